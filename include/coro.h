@@ -1,0 +1,432 @@
+/* coro.h - libcoro: Python's generator coroutines for C, on stackful coroutines.
+ * SPDX-License-Identifier: MIT
+ *
+ * A coroutine runs a C function (its body) on a stack of its own. The driver
+ * moves it with next / send / throw / close exactly as Python drives a
+ * generator; the body talks back with yield, yield from, raise and defer.
+ *
+ * Return-value rule, stated once for every function below that returns int:
+ *   0 or a positive status  the call went through (see enum coro_status);
+ *   a negative CORO_E*      misuse or failure; nothing happened to the
+ *                           coroutine, and coro_last_error() says why in
+ *                           words.
+ *
+ * Values travel as void * in both directions. NULL plays Python's None:
+ * next(c) is send(c, NULL), and only a NULL may be sent to a coroutine that
+ * has not started.
+ *
+ * Threads: each thread has its own "current coroutine". Different threads may
+ * run different coroutines at the same time; a suspended coroutine may be
+ * resumed from any thread. One coroutine must never be driven by two threads
+ * at once (the library does not lock).
+ */
+#ifndef CORO_H
+#define CORO_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#if defined(CORO_STATIC_DEFINE)
+#define CORO_API
+#elif defined(__GNUC__) || defined(__clang__)
+#define CORO_API __attribute__((visibility("default")))
+#else
+#define CORO_API
+#endif
+
+#if defined(__GNUC__) || defined(__clang__)
+#define CORO_PRINTF(fmt, args) __attribute__((format(printf, fmt, args)))
+#else
+#define CORO_PRINTF(fmt, args)
+#endif
+
+/* ======================================================================== */
+/* Version                                                                  */
+/* ======================================================================== */
+
+#define CORO_VERSION_MAJOR 0
+#define CORO_VERSION_MINOR 1
+#define CORO_VERSION_PATCH 0
+/** The version as one number: major * 10000 + minor * 100 + patch. */
+#define CORO_VERSION_HEX                                                       \
+    (CORO_VERSION_MAJOR * 10000 + CORO_VERSION_MINOR * 100 + CORO_VERSION_PATCH)
+
+/** The version of the library linked in, as CORO_VERSION_HEX. */
+CORO_API unsigned coro_version(void);
+/** The version of the library linked in, as "major.minor.patch". */
+CORO_API const char *coro_version_string(void);
+
+/* ======================================================================== */
+/* Statuses and errors                                                      */
+/* ======================================================================== */
+
+/* X(name, value, message). Statuses (>= 0) first, then errors (< 0).
+ * This one table generates the enum, coro_strerror() and coro_err_name(). */
+#define CORO_STATUS_MAP(X)                                                     \
+    X(OK, 0, "success")                                                        \
+    X(YIELDED, 1, "the coroutine yielded a value")                             \
+    X(RETURNED, 2, "the coroutine returned (or had already finished)")         \
+    X(RAISED, 3, "an exception escaped the coroutine")                         \
+    X(THROWN, 4, "an exception was thrown into the coroutine at this point")
+
+#define CORO_ERRNO_MAP(X)                                                      \
+    X(EINVAL, -1, "invalid argument")                                          \
+    X(ENOMEM, -2, "out of memory")                                             \
+    X(EJUSTSTARTED, -3, "can't send non-None value to a just-started coroutine") \
+    X(ERUNNING, -4, "coroutine already executing")                             \
+    X(EIGNORED, -5, "coroutine ignored GeneratorExit")                         \
+    X(ENOTCURRENT, -6,                                                         \
+      "called from outside the body of the coroutine passed as self")         \
+    X(EBUSY, -7, "coroutine is the target of a yield from in another coroutine")
+
+/** What a call reports. Statuses are >= 0, errors are < 0. */
+typedef enum coro_status {
+#define CORO_STATUS_ENUM_(name, value, msg) CORO_##name = value,
+    CORO_STATUS_MAP(CORO_STATUS_ENUM_) CORO_ERRNO_MAP(CORO_STATUS_ENUM_)
+#undef CORO_STATUS_ENUM_
+} coro_status;
+
+/** A sentence for a status or error code ("unknown error -42" otherwise). */
+CORO_API const char *coro_strerror(int code);
+/** The enumerator's name without the prefix, e.g. "ERUNNING"; "UNKNOWN" otherwise. */
+CORO_API const char *coro_err_name(int code);
+/** Details of the most recent failure on this thread: what happened and what
+ *  to do, e.g. which allocation failed. Never NULL; "" when nothing failed. */
+CORO_API const char *coro_last_error(void);
+
+/* ======================================================================== */
+/* Types                                                                    */
+/* ======================================================================== */
+
+/** An opaque coroutine. */
+typedef struct coro coro;
+
+/** A coroutine body. Runs on the coroutine's own stack. What it returns is
+ *  the coroutine's return value (Python's StopIteration.value). */
+typedef void *(*coro_fn)(coro *self, void *arg);
+
+/** The four states, named as inspect.getgeneratorstate() prints them. */
+typedef enum coro_state {
+    CORO_CREATED = 0,   /* GEN_CREATED: made, the body has not started */
+    CORO_RUNNING = 1,   /* GEN_RUNNING: the body is executing, or a coroutine
+                           it delegates to (yield from) is */
+    CORO_SUSPENDED = 2, /* GEN_SUSPENDED: paused at a yield or a yield from */
+    CORO_CLOSED = 3     /* GEN_CLOSED: finished by return, exception or close;
+                           its stack has been released */
+} coro_state;
+
+/** An exception type: a static descriptor compared by identity. `base` makes
+ *  families: a handler for a type also catches the types derived from it.
+ *  Define your own as `const coro_exc_type my_error = {"MyError",
+ *  &coro_Exception};`. */
+typedef struct coro_exc_type {
+    const char *name;                 /* printed in messages, e.g. "ValueError" */
+    const struct coro_exc_type *base; /* NULL only for coro_BaseException */
+} coro_exc_type;
+
+/* Python's hierarchy, as far as generators need it. GeneratorExit derives from
+ * BaseException, not Exception, so a handler for coro_Exception does not catch
+ * it (spec E2). */
+CORO_API extern const coro_exc_type coro_BaseException;
+CORO_API extern const coro_exc_type coro_Exception;      /* base: BaseException */
+CORO_API extern const coro_exc_type coro_GeneratorExit;  /* base: BaseException */
+CORO_API extern const coro_exc_type coro_StopIteration;  /* base: Exception */
+CORO_API extern const coro_exc_type coro_RuntimeError;   /* base: Exception */
+CORO_API extern const coro_exc_type coro_ValueError;     /* base: Exception */
+CORO_API extern const coro_exc_type coro_TypeError;      /* base: Exception */
+CORO_API extern const coro_exc_type coro_AttributeError; /* base: Exception */
+
+/** Longest message kept, including the terminating NUL; longer ones are cut. */
+#define CORO_EXC_MSG_MAX 160
+
+/** An exception value. Copied by value; holds no pointers that need freeing. */
+typedef struct coro_exc {
+    const coro_exc_type *type;       /* never NULL in an exception the library hands out */
+    char message[CORO_EXC_MSG_MAX];  /* Python's str(e); may be "" */
+    void *udata;                     /* the raiser's pointer, passed through untouched */
+    const coro_exc_type *context;    /* __context__: the type of the exception being
+                                        handled when this one was raised, or NULL */
+    const coro_exc_type *cause;      /* __cause__: set when PEP 479 turned a
+                                        StopIteration into RuntimeError, else NULL */
+} coro_exc;
+
+/** True when `type` is `family` or derives from it (Python's issubclass).
+ *  False when either is NULL. */
+CORO_API bool coro_exc_matches(const coro_exc_type *type, const coro_exc_type *family);
+
+/** Fills *exc with a type and message (udata, context and cause cleared). For
+ *  foreign iterators that report an exception. Returns CORO_OK, or CORO_EINVAL
+ *  for a NULL exc or type. */
+CORO_API int coro_exc_set(coro_exc *exc, const coro_exc_type *type, const char *msg);
+
+/** Flags for coro_options.flags. */
+enum {
+    /** Run the body to its first yield inside coro_create (the seeds'
+     *  @coroutine decorator); the yielded value is discarded. */
+    CORO_PRIME = 1u << 0
+};
+
+/** Creation options. Always start from coro_options_init() or
+ *  CORO_OPTIONS_INIT so that fields added later get their defaults. */
+typedef struct coro_options {
+    size_t stack_size; /* usable bytes, rounded up to pages; 0 = the process
+                          default (coro_get_default_stack_size) */
+    unsigned flags;    /* CORO_PRIME, ... */
+    const char *name;  /* for diagnostics; copied; NULL = "coroutine" */
+} coro_options;
+
+#define CORO_OPTIONS_INIT {0, 0u, NULL}
+
+/** Sets every field of *opt to its default. */
+CORO_API void coro_options_init(coro_options *opt);
+
+/** A foreign iterator for coro_yield_from_iter: an array, a range or anything
+ *  of yours. Each call reports CORO_YIELDED (value in *out), CORO_RETURNED
+ *  (exhausted; *out is the value of the yield from, like StopIteration.value)
+ *  or CORO_RAISED (after filling *exc, e.g. with coro_exc_set). `next` is
+ *  required; a missing `send`, `throw` or `close` behaves as Python does for
+ *  an iterator without that method (spec Y3, Y4, Y5). */
+typedef struct coro_iter_vtable {
+    const char *name; /* in messages: "'range' object has no attribute 'send'" */
+    int (*next)(void *it, void **out, coro_exc *exc);
+    int (*send)(void *it, void *value, void **out, coro_exc *exc);
+    int (*throw_)(void *it, const coro_exc *thrown, void **out, coro_exc *exc);
+    /* close: CORO_OK (or CORO_RETURNED; the value is discarded) or CORO_RAISED */
+    int (*close)(void *it, coro_exc *exc);
+} coro_iter_vtable;
+
+/* ======================================================================== */
+/* Lifecycle                                                                */
+/* ======================================================================== */
+
+/** Creates a coroutine that will run fn(self, arg) on a stack of its own.
+ *  Nothing of the body runs (unless opt->flags has CORO_PRIME).
+ *  @param out  receives the coroutine; untouched on error
+ *  @param fn   the body; required
+ *  @param arg  passed to the body untouched
+ *  @param opt  NULL for the defaults
+ *  @return CORO_OK (state CREATED, or SUSPENDED when primed); CORO_EINVAL for
+ *  a NULL out or fn or a stack size too large to map; CORO_ENOMEM when the
+ *  coroutine or its stack could not be allocated (coro_last_error() names the
+ *  cause). With CORO_PRIME, a body that returns or raises before its first
+ *  yield makes this return CORO_RETURNED or CORO_RAISED: *out is then set, is
+ *  CLOSED, and must still be destroyed. */
+CORO_API int coro_create(coro **out, coro_fn fn, void *arg, const coro_options *opt);
+
+/** Destroys a coroutine and frees all its memory. A SUSPENDED coroutine is
+ *  closed first, so its cleanup handlers run; what goes wrong in that close
+ *  goes to the unraisable hook, never to the caller (spec F1, F2), and the
+ *  memory is freed even if the body ignores GeneratorExit.
+ *  @return CORO_OK (also for NULL, like free); CORO_ERUNNING if c is running
+ *  (nothing happens); CORO_EBUSY if another coroutine is parked in a yield from
+ *  on c (close or destroy that delegator first). */
+CORO_API int coro_destroy(coro *c);
+
+/* ======================================================================== */
+/* Driving: next, send, throw, close                                        */
+/* ======================================================================== */
+
+/** Python's next(c): the same as coro_send(c, NULL, out). */
+CORO_API int coro_next(coro *c, void **out);
+
+/** Resumes c; the pending yield evaluates to `value`.
+ *  @param out  receives the yielded or returned value; may be NULL
+ *  @return by state:
+ *   CREATED    value NULL: runs from the top. Non-NULL: CORO_EJUSTSTARTED,
+ *              nothing runs, c stays CREATED.
+ *   SUSPENDED  runs to the next yield or the end.
+ *   RUNNING    CORO_ERUNNING (also when c is a delegator whose sub runs).
+ *   CLOSED     CORO_RETURNED with *out = NULL, whatever the value.
+ *  After running: CORO_YIELDED (*out = the yielded value, SUSPENDED),
+ *  CORO_RETURNED (*out = the body's return value, delivered once; CLOSED) or
+ *  CORO_RAISED (an exception escaped; CLOSED; see coro_exception). */
+CORO_API int coro_send(coro *c, void *value, void **out);
+
+/** Raises an exception of `type` with message `msg` (NULL = "") in c at its
+ *  pending yield, like Python's gen.throw().
+ *  @return by state:
+ *   CREATED    no body code runs; c becomes CLOSED; CORO_RAISED with the
+ *              exception (a StopIteration becomes RuntimeError, PEP 479).
+ *   SUSPENDED  CORO_YIELDED if the body handled it and yielded again,
+ *              CORO_RETURNED if it handled it and returned, CORO_RAISED if an
+ *              exception escaped (this one or another).
+ *   RUNNING    CORO_ERUNNING.
+ *   CLOSED     CORO_RAISED with this exception; nothing runs.
+ *  CORO_EINVAL for a NULL c or type. Throwing coro_GeneratorExit is not a
+ *  close: if it escapes, CORO_RAISED reports it (spec D5). */
+CORO_API int coro_throw(coro *c, const coro_exc_type *type, const char *msg, void **out);
+
+/** coro_throw with a whole exception value (type, message and udata). */
+CORO_API int coro_throw_exc(coro *c, const coro_exc *exc, void **out);
+
+/** Python's gen.close() (3.13 semantics): raises GeneratorExit at the pending
+ *  yield and lets the body clean up.
+ *  @param out  receives the value the body returned while closing, else NULL;
+ *              may be NULL
+ *  @return by state:
+ *   CREATED    CORO_OK; nothing runs; c is CLOSED and its stack freed at once.
+ *   SUSPENDED  CORO_OK if GeneratorExit escaped or the body returned (CLOSED);
+ *              CORO_EIGNORED if the body yielded again (it stays SUSPENDED at
+ *              that yield); CORO_RAISED if another exception escaped (CLOSED).
+ *   RUNNING    CORO_ERUNNING.
+ *   CLOSED     CORO_OK, nothing happens. */
+CORO_API int coro_close(coro *c, void **out);
+
+/** The exception that escaped c on its last CORO_RAISED status, or, inside
+ *  c's body, the one just thrown in (after CORO_THROWN). NULL if none. Valid
+ *  until c is driven again or destroyed. */
+CORO_API const coro_exc *coro_exception(const coro *c);
+
+/* ======================================================================== */
+/* Inside the body                                                          */
+/* ======================================================================== */
+
+/** Suspends the body and hands `value` to the driver.
+ *  @param self      the running coroutine (the body's first argument)
+ *  @param received  receives the value sent in (NULL for next); may be NULL
+ *  @return CORO_OK when resumed by next/send; CORO_THROWN when an exception
+ *  was thrown in (by throw, or GeneratorExit by close): read it with
+ *  coro_exception(self), then handle it and go on, or propagate it with
+ *  coro_reraise(self). Yielding again after GeneratorExit makes close report
+ *  CORO_EIGNORED. CORO_ENOTCURRENT if self is not the coroutine running on
+ *  this thread. */
+CORO_API int coro_yield(coro *self, void *value, void **received);
+
+/** coro_yield for bodies that do not handle exceptions: returns the value sent
+ *  in, and propagates a thrown exception (as an uncaught Python exception
+ *  does). Aborts with a message if self is not the running coroutine. */
+CORO_API void *coro_yield_value(coro *self, void *value);
+
+/** Python's `result = yield from sub` (PEP 380). Runs sub to its end, passing
+ *  every next/send/throw/close of the driver straight to it and every value it
+ *  yields straight to the driver, at a cost that does not grow with the depth
+ *  of the chain. sub stays owned by the caller; it cannot be destroyed while
+ *  this runs.
+ *  @param result  receives sub's return value; may be NULL
+ *  @return CORO_OK when sub returned; CORO_THROWN when an exception surfaced
+ *  here (raised by sub, thrown into self while sub has no handler for it,
+ *  GeneratorExit from a close, or ValueError if sub is running):
+ *  coro_exception(self) has it, and the body handles or propagates it.
+ *  CORO_EINVAL for a NULL sub; CORO_ENOTCURRENT as coro_yield. */
+CORO_API int coro_yield_from(coro *self, coro *sub, void **result);
+
+/** `yield from` a coroutine made for the occasion: creates fn(sub, arg) with
+ *  default options, delegates to it, and destroys it when the delegation ends
+ *  however it ends. Returns as coro_yield_from, or CORO_ENOMEM. */
+CORO_API int coro_yield_from_fn(coro *self, coro_fn fn, void *arg, void **result);
+
+/** `yield from` a foreign iterator described by vt. Returns as
+ *  coro_yield_from; CORO_EINVAL if vt or vt->next is NULL. */
+CORO_API int coro_yield_from_iter(coro *self, const coro_iter_vtable *vt, void *it,
+                                  void **result);
+
+/** Raises an exception in the body: runs the cleanup handlers (coro_defer),
+ *  newest first, and ends the coroutine with CORO_RAISED for its driver (or,
+ *  under a yield from, raises it in the delegator). Works from any depth of C
+ *  calls on the coroutine's stack; never returns. A StopIteration becomes
+ *  RuntimeError when it leaves the body (PEP 479). Aborts with a message if
+ *  self is not the running coroutine or type is NULL. */
+CORO_API _Noreturn void coro_raise(coro *self, const coro_exc_type *type, const char *msg);
+/** coro_raise with a printf-style message. */
+CORO_API _Noreturn void coro_raisef(coro *self, const coro_exc_type *type, const char *fmt,
+                                    ...) CORO_PRINTF(3, 4);
+/** coro_raise with a whole exception value (keeps its udata). */
+CORO_API _Noreturn void coro_raise_exc(coro *self, const coro_exc *exc);
+/** Propagates the exception that coro_yield/coro_yield_from just reported
+ *  with CORO_THROWN (Python's bare `raise`). */
+CORO_API _Noreturn void coro_reraise(coro *self);
+
+/** Registers fn(arg) to run when the body ends, however it ends: return,
+ *  raise, close or destroy (Python's finally). Handlers run newest first, on
+ *  the coroutine's stack, and may yield.
+ *  @return CORO_OK; CORO_ENOMEM; CORO_EINVAL for a NULL fn; CORO_ENOTCURRENT. */
+CORO_API int coro_defer(coro *self, void (*fn)(void *arg), void *arg);
+
+/** Removes the newest cleanup handler, running it first if `run` is true: the
+ *  normal end of a try/finally block. CORO_EINVAL if there is none. */
+CORO_API int coro_defer_pop(coro *self, bool run);
+
+/* ======================================================================== */
+/* Introspection                                                            */
+/* ======================================================================== */
+
+/** The state of c (a coro_state, >= 0), or CORO_EINVAL for NULL. A delegator
+ *  reports CORO_RUNNING while anything below it in its yield from chain runs. */
+CORO_API int coro_get_state(const coro *c);
+
+/** "GEN_CREATED", "GEN_RUNNING", "GEN_SUSPENDED", "GEN_CLOSED", or
+ *  "GEN_UNKNOWN" for anything else. */
+CORO_API const char *coro_state_name(int state);
+
+/** The coroutine running on this thread, or NULL outside every body. */
+CORO_API coro *coro_current(void);
+
+/** Python's gi_yieldfrom: the coroutine c is parked on in a yield from, or
+ *  NULL (also when the target is a foreign iterator, see coro_yield_from_iter_target,
+ *  and while c is running). */
+CORO_API coro *coro_yield_from_target(const coro *c);
+
+/** The foreign iterator c is parked on in coro_yield_from_iter (and its vtable
+ *  in *vt if vt is not NULL), or NULL. */
+CORO_API void *coro_yield_from_iter_target(const coro *c, const coro_iter_vtable **vt);
+
+/** The name given in coro_options, or "coroutine". NULL for a NULL c. */
+CORO_API const char *coro_name(const coro *c);
+
+/** The usable stack size of c in bytes (0 for NULL). */
+CORO_API size_t coro_stack_size(const coro *c);
+
+/** Which context switch was compiled in: "ucontext", ... */
+CORO_API const char *coro_backend_name(void);
+
+/* ======================================================================== */
+/* Configuration (process-wide; set before creating coroutines)             */
+/* ======================================================================== */
+
+/** Smallest stack accepted, in bytes. */
+#ifndef CORO_MIN_STACK_SIZE
+#define CORO_MIN_STACK_SIZE (16u * 1024u)
+#endif
+/** Stack size used when neither the options nor coro_set_default_stack_size
+ *  give one. */
+#ifndef CORO_DEFAULT_STACK_SIZE
+#define CORO_DEFAULT_STACK_SIZE (256u * 1024u)
+#endif
+
+/** Sets the stack size for coroutines created without one. Sizes below
+ *  CORO_MIN_STACK_SIZE are raised to it. CORO_EINVAL for 0. */
+CORO_API int coro_set_default_stack_size(size_t size);
+/** The current default stack size. */
+CORO_API size_t coro_get_default_stack_size(void);
+
+/** Memory functions for the library's own bookkeeping (not the stacks, which
+ *  are mapped with mmap). */
+typedef struct coro_allocator {
+    void *(*alloc)(void *udata, size_t size); /* NULL on failure */
+    void (*free)(void *udata, void *ptr, size_t size);
+    void *udata;
+} coro_allocator;
+
+/** Replaces malloc/free for everything allocated after this call. NULL
+ *  restores the defaults. CORO_EINVAL if a function is missing. Do not change
+ *  it while coroutines made with the previous allocator are alive. */
+CORO_API int coro_set_allocator(const coro_allocator *allocator);
+
+/** Receives the errors of implicit closes (coro_destroy of a suspended
+ *  coroutine): `what` says which ("exception ignored while destroying"),
+ *  exc is the exception or NULL when the body ignored GeneratorExit. */
+typedef void (*coro_unraisable_fn)(const coro *c, const coro_exc *exc, const char *what,
+                                   void *udata);
+
+/** Installs the hook (NULL restores the default, one line on stderr). */
+CORO_API void coro_set_unraisable_hook(coro_unraisable_fn fn, void *udata);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* CORO_H */

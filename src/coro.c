@@ -1,0 +1,616 @@
+/* coro.c - the protocol state machine: create, next/send/throw/close, yield,
+ * raise, defer, destroy.
+ * SPDX-License-Identifier: MIT
+ *
+ * Every transfer of control goes through exactly one coro__ctx_switch:
+ *  - a driver call switches into a coroutine (resume) and gets control back
+ *    when something writes the run's status and switches to run->back;
+ *  - a body switches out when it yields (coro__park) or finishes (finish).
+ * Which coroutine a driver call switches into, and where a finishing body
+ * goes, is decided with the yield from chain in mind (delegate.c).
+ */
+#include "coro_int.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+_Thread_local coro *coro__current;
+
+static size_t default_stack_size = CORO_DEFAULT_STACK_SIZE;
+
+/* A broken precondition of a function that cannot return an error (raise,
+ * yield_value): say what happened and stop. */
+static _Noreturn void die(const char *what)
+{
+    fprintf(stderr, "libcoro: fatal: %s\n", what);
+    abort();
+}
+
+/* ------------------------------------------------------------------------ */
+/* Exceptions inside the engine                                             */
+/* ------------------------------------------------------------------------ */
+
+void coro__set_exc(coro *self, const coro_exc_type *type, const char *msg, void *udata)
+{
+    const coro_exc_type *context = self->handling ? self->exc.type : NULL;
+    coro_exc_set(&self->exc, type, msg);
+    self->exc.udata = udata;
+    self->exc.context = context;
+}
+
+/* PEP 479: a StopIteration may not leave a body; it becomes RuntimeError with
+ * the StopIteration as its cause, so "the body returned" stays the only way to
+ * report CORO_RETURNED. */
+static void pep479(coro_exc *e)
+{
+    if (!coro_exc_matches(e->type, &coro_StopIteration))
+        return;
+    const coro_exc_type *stop = e->type;
+    coro_exc_set(e, &coro_RuntimeError, "coroutine raised StopIteration");
+    e->cause = stop;
+    e->context = stop;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Creation and destruction                                                 */
+/* ------------------------------------------------------------------------ */
+
+void coro_options_init(coro_options *opt)
+{
+    if (opt != NULL)
+        *opt = (coro_options)CORO_OPTIONS_INIT;
+}
+
+int coro_set_default_stack_size(size_t size)
+{
+    if (size == 0)
+        return coro__fail(CORO_EINVAL, "coro_set_default_stack_size: size must not be 0");
+    default_stack_size = size < CORO_MIN_STACK_SIZE ? CORO_MIN_STACK_SIZE : size;
+    return CORO_OK;
+}
+
+size_t coro_get_default_stack_size(void) { return default_stack_size; }
+
+static void entry(void *p);
+
+int coro_create(coro **out, coro_fn fn, void *arg, const coro_options *opt)
+{
+    if (out == NULL || fn == NULL)
+        return coro__fail(CORO_EINVAL, "coro_create: out and fn are required");
+    coro_options o = CORO_OPTIONS_INIT;
+    if (opt != NULL)
+        o = *opt;
+
+    int rc = CORO_ENOMEM;
+    coro *c = coro__alloc(sizeof *c);
+    if (c == NULL) {
+        coro__fail(CORO_ENOMEM, "coro_create: could not allocate the coroutine (%zu bytes)",
+                   sizeof *c);
+        goto fail_struct;
+    }
+    memset(c, 0, sizeof *c);
+    if (o.name != NULL) {
+        size_t len = strlen(o.name) + 1;
+        c->name = coro__alloc(len);
+        if (c->name == NULL) {
+            coro__fail(CORO_ENOMEM, "coro_create: could not allocate the name (%zu bytes)", len);
+            goto fail_name;
+        }
+        memcpy(c->name, o.name, len);
+    }
+    rc = coro__stack_alloc(&c->stack, o.stack_size ? o.stack_size : default_stack_size);
+    if (rc != CORO_OK)
+        goto fail_stack;
+    if (coro__ctx_make(&c->ctx, c->stack.lo, c->stack.size, entry, c) != 0) {
+        rc = coro__fail(CORO_ENOMEM, "coro_create: the %s backend could not make a context",
+                        coro__ctx_name());
+        goto fail_ctx;
+    }
+    c->fn = fn;
+    c->arg = arg;
+    c->state = CORO_CREATED;
+    *out = c;
+
+    if (o.flags & CORO_PRIME) {
+        rc = coro_next(c, NULL);
+        return rc == CORO_YIELDED ? CORO_OK : rc;
+    }
+    return CORO_OK;
+
+fail_ctx:
+    coro__stack_free(&c->stack);
+fail_stack:
+    if (c->name != NULL)
+        coro__free(c->name, strlen(c->name) + 1);
+fail_name:
+    coro__free(c, sizeof *c);
+fail_struct:
+    return rc;
+}
+
+static void free_defers(coro *c)
+{
+    while (c->defers != NULL) {
+        coro__defer *d = c->defers;
+        c->defers = d->next;
+        coro__free(d, sizeof *d);
+    }
+}
+
+int coro_destroy(coro *c)
+{
+    if (c == NULL)
+        return CORO_OK;
+    if (c->state == CORO_RUNNING || coro__chain_running(c))
+        return coro__fail(CORO_ERUNNING,
+                          "coro_destroy: the coroutine is running; destroy it after it yields");
+    if (c->delegators != 0)
+        return coro__fail(CORO_EBUSY,
+                          "coro_destroy: another coroutine is inside a yield from on this one; "
+                          "close or destroy that delegator first");
+    if (c->state == CORO_SUSPENDED) {
+        /* Spec F1/F2: finalising closes, and errors go to the hook. */
+        int rc = coro_close(c, NULL);
+        if (rc == CORO_EIGNORED)
+            coro__unraisable(c, NULL, "exception ignored while destroying");
+        else if (rc == CORO_RAISED)
+            coro__unraisable(c, &c->exc, "exception ignored while destroying");
+    }
+    /* Still parked in a yield from if the body ignored GeneratorExit: let go
+     * of the sub (it is the user's to destroy). */
+    if (c->sub != NULL) {
+        coro *sub = c->sub;
+        if (c->linked) {
+            /* c has no parent (delegators == 0), so c is a root and c->leaf
+             * is the leaf of the chain that sub now heads. */
+            if (sub->linked)
+                sub->leaf = c->leaf;
+            sub->parent = NULL;
+            c->linked = false;
+        }
+        sub->delegators--;
+        c->sub = NULL;
+    }
+    free_defers(c);
+    coro__stack_free(&c->stack);
+    if (c->name != NULL)
+        coro__free(c->name, strlen(c->name) + 1);
+    coro__free(c, sizeof *c);
+    return CORO_OK;
+}
+
+/* ------------------------------------------------------------------------ */
+/* The switch in both directions                                            */
+/* ------------------------------------------------------------------------ */
+
+/* Switches from the driver into `target` on behalf of a call on `c` (the
+ * entry; target is c or the leaf of c's linked chain) and waits for the run
+ * to come back. For CORO__OP_THROW, `thrown` is raised at target's pending
+ * yield. */
+static int resume(coro *c, coro *target, int op, void *value, const coro_exc *thrown,
+                  void **out)
+{
+    coro__run run;
+    run.entry = c;
+    run.status = CORO_RAISED;
+    run.value = NULL;
+
+    target->op = (unsigned char)op;
+    target->transfer = value;
+    if (op == CORO__OP_THROW)
+        target->exc = *thrown;
+    target->run = &run;
+    target->state = CORO_RUNNING;
+    c->state = CORO_RUNNING;
+
+    coro *prev = coro__current;
+    coro__current = target;
+    coro__ctx_switch(&run.back, &target->ctx);
+    coro__current = prev;
+
+    if (run.status == CORO_YIELDED) {
+        c->state = CORO_SUSPENDED;
+    } else {
+        /* The entry itself finished (a sub below it hands its end to its
+         * delegator instead, see finish). Its body no longer runs on its
+         * stack, so the stack can go: spec A3. */
+        coro__stack_free(&c->stack);
+    }
+    if (out != NULL)
+        *out = run.value;
+    return run.status;
+}
+
+int coro__resume(coro *c, int op, void *value, void **out)
+{
+    return resume(c, c, op, value, NULL, out);
+}
+
+void coro__park(coro *self, void *value)
+{
+    coro__run *run = self->run;
+    self->state = CORO_SUSPENDED;
+    run->status = CORO_YIELDED;
+    run->value = value;
+    coro__ctx_switch(&self->ctx, &run->back);
+    /* Resumed: the resumer has set state, op, run and coro__current. */
+}
+
+/* The body is over (returned or raised, cleanup handlers done). Switches away
+ * for good: to the delegator linked above (which learns the outcome from
+ * self->transfer / self->exc / self->op) unless self is the entry of the run,
+ * in which case the driver gets the status. */
+static _Noreturn void finish(coro *self, int status, void *value)
+{
+    coro__run *run = self->run;
+    coro *parent = self->parent;
+    self->state = CORO_CLOSED;
+    self->transfer = value;
+    self->op = (unsigned char)status;
+    if (parent != NULL && run->entry != self) {
+        parent->op = CORO__OP_SUB_DONE;
+        parent->run = run;
+        parent->state = CORO_RUNNING;
+        coro__current = parent;
+        coro__ctx_switch(&self->ctx, &parent->ctx);
+    } else {
+        if (parent != NULL)
+            coro__detach_from_parent(self);
+        run->status = status;
+        run->value = value;
+        coro__ctx_switch(&self->ctx, &run->back);
+    }
+    die("a finished coroutine was resumed (internal error)");
+}
+
+/* Runs the cleanup handlers newest first. Each is unlinked before it runs, so
+ * a handler that raises or yields never runs twice. */
+static void run_defers(coro *self)
+{
+    while (self->defers != NULL) {
+        coro__defer *d = self->defers;
+        self->defers = d->next;
+        void (*fn)(void *) = d->fn;
+        void *arg = d->arg;
+        coro__free(d, sizeof *d);
+        fn(arg);
+    }
+}
+
+/* Propagates *e out of the body: handlers first (during them the exception
+ * counts as being handled, so a new raise records it as __context__), then
+ * PEP 479, then the final switch. *e is copied because a handler may yield
+ * and be thrown into, which overwrites self->exc. */
+static _Noreturn void propagate(coro *self, const coro_exc *e)
+{
+    coro_exc pending = *e;
+    while (self->defers != NULL) {
+        self->exc = pending;
+        self->handling = true;
+        coro__defer *d = self->defers;
+        self->defers = d->next;
+        void (*fn)(void *) = d->fn;
+        void *arg = d->arg;
+        coro__free(d, sizeof *d);
+        fn(arg);
+    }
+    pep479(&pending);
+    self->exc = pending;
+    self->handling = false;
+    finish(self, CORO_RAISED, NULL);
+}
+
+static void entry(void *p)
+{
+    coro *self = p;
+    void *ret = self->fn(self, self->arg);
+    self->handling = false;
+    self->exc.type = NULL;
+    run_defers(self);
+    finish(self, CORO_RETURNED, ret);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Driving                                                                  */
+/* ------------------------------------------------------------------------ */
+
+int coro_next(coro *c, void **out) { return coro_send(c, NULL, out); }
+
+static int already_running(const char *fn)
+{
+    return coro__fail(CORO_ERUNNING,
+                      "%s: coroutine already executing (it, or a coroutine it delegates to, "
+                      "is running; drive it after it yields)",
+                      fn);
+}
+
+int coro_send(coro *c, void *value, void **out)
+{
+    if (out != NULL)
+        *out = NULL;
+    if (c == NULL)
+        return coro__fail(CORO_EINVAL, "coro_send: c is NULL");
+    bool running = false;
+    coro *target;
+    switch (c->state) {
+    case CORO_CREATED:
+        if (value != NULL)
+            return coro__fail(CORO_EJUSTSTARTED,
+                              "coro_send: can't send non-None value to a just-started "
+                              "coroutine; start it with coro_next first");
+        return resume(c, c, CORO__OP_SEND, NULL, NULL, out);
+    case CORO_SUSPENDED:
+        target = coro__target(c, &running);
+        if (running)
+            return already_running("coro_send");
+        return resume(c, target, CORO__OP_SEND, value, NULL, out);
+    case CORO_RUNNING:
+        return already_running("coro_send");
+    default: /* CLOSED: spec B7, the return value was delivered once. */
+        return CORO_RETURNED;
+    }
+}
+
+int coro_throw(coro *c, const coro_exc_type *type, const char *msg, void **out)
+{
+    coro_exc e;
+    if (type == NULL) {
+        if (out != NULL)
+            *out = NULL;
+        return coro__fail(CORO_EINVAL, "coro_throw: an exception type is required");
+    }
+    coro_exc_set(&e, type, msg);
+    return coro_throw_exc(c, &e, out);
+}
+
+int coro_throw_exc(coro *c, const coro_exc *exc, void **out)
+{
+    if (out != NULL)
+        *out = NULL;
+    if (c == NULL || exc == NULL || exc->type == NULL)
+        return coro__fail(CORO_EINVAL, "coro_throw: c and an exception with a type are required");
+    bool running = false;
+    coro *target;
+    switch (c->state) {
+    case CORO_CREATED:
+        /* Spec D2: raised before the first line, so nothing runs. */
+        coro__stack_free(&c->stack);
+        c->state = CORO_CLOSED;
+        c->exc = *exc;
+        pep479(&c->exc);
+        return CORO_RAISED;
+    case CORO_SUSPENDED:
+        if (coro_exc_matches(exc->type, &coro_GeneratorExit)) {
+            /* Each delegator on the way must close its sub (spec Y5), so a
+             * GeneratorExit never skips to the leaf. */
+            if (coro__chain_running(c))
+                return already_running("coro_throw");
+            target = c;
+        } else {
+            target = coro__target(c, &running);
+            if (running)
+                return already_running("coro_throw");
+        }
+        return resume(c, target, CORO__OP_THROW, NULL, exc, out);
+    case CORO_RUNNING:
+        return already_running("coro_throw");
+    default: /* CLOSED: spec D4, re-raised as is. */
+        c->exc = *exc;
+        return CORO_RAISED;
+    }
+}
+
+int coro_close(coro *c, void **out)
+{
+    if (out != NULL)
+        *out = NULL;
+    if (c == NULL)
+        return coro__fail(CORO_EINVAL, "coro_close: c is NULL");
+    switch (c->state) {
+    case CORO_CREATED:
+        /* Spec E1: nothing runs, and the stack goes at once. */
+        coro__stack_free(&c->stack);
+        c->state = CORO_CLOSED;
+        return CORO_OK;
+    case CORO_RUNNING:
+        return already_running("coro_close");
+    case CORO_CLOSED:
+        return CORO_OK;
+    default:
+        break;
+    }
+    if (coro__chain_running(c))
+        return already_running("coro_close");
+    coro_exc ge;
+    coro_exc_set(&ge, &coro_GeneratorExit, "");
+    void *value = NULL;
+    int rc = resume(c, c, CORO__OP_THROW, NULL, &ge, &value);
+    switch (rc) {
+    case CORO_YIELDED: /* spec E2b: still SUSPENDED at the new yield */
+        return coro__fail(CORO_EIGNORED,
+                          "coro_close: coroutine ignored GeneratorExit (its body yielded "
+                          "after the close; it is still suspended)");
+    case CORO_RETURNED: /* spec E2a, 3.13: the value returned while closing */
+        if (out != NULL)
+            *out = value;
+        return CORO_OK;
+    default:
+        if (coro_exc_matches(c->exc.type, &coro_GeneratorExit))
+            return CORO_OK;
+        return CORO_RAISED; /* spec E2c */
+    }
+}
+
+const coro_exc *coro_exception(const coro *c)
+{
+    return (c != NULL && c->exc.type != NULL) ? &c->exc : NULL;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Inside the body                                                          */
+/* ------------------------------------------------------------------------ */
+
+static int not_current(const char *fn)
+{
+    return coro__fail(CORO_ENOTCURRENT,
+                      "%s: self is not the coroutine running on this thread; call it only "
+                      "from the body, with the self it was given",
+                      fn);
+}
+
+int coro_yield(coro *self, void *value, void **received)
+{
+    if (received != NULL)
+        *received = NULL;
+    if (self == NULL || self != coro__current)
+        return not_current("coro_yield");
+    self->handling = false;
+    self->exc.type = NULL;
+    coro__park(self, value);
+    if (self->op == CORO__OP_THROW) {
+        self->handling = true;
+        return CORO_THROWN;
+    }
+    if (received != NULL)
+        *received = self->transfer;
+    return CORO_OK;
+}
+
+void *coro_yield_value(coro *self, void *value)
+{
+    void *received = NULL;
+    int rc = coro_yield(self, value, &received);
+    if (rc == CORO_THROWN)
+        coro_reraise(self);
+    if (rc != CORO_OK)
+        die("coro_yield_value: self is not the coroutine running on this thread");
+    return received;
+}
+
+static void check_raise(coro *self, const char *fn)
+{
+    if (self == NULL || self != coro__current) {
+        char msg[160];
+        snprintf(msg, sizeof msg,
+                 "%s: self is not the coroutine running on this thread (raise only from "
+                 "inside the body)",
+                 fn);
+        die(msg);
+    }
+}
+
+void coro_raise(coro *self, const coro_exc_type *type, const char *msg)
+{
+    check_raise(self, "coro_raise");
+    if (type == NULL)
+        die("coro_raise: an exception type is required");
+    coro__set_exc(self, type, msg, NULL);
+    propagate(self, &self->exc);
+}
+
+void coro_raisef(coro *self, const coro_exc_type *type, const char *fmt, ...)
+{
+    check_raise(self, "coro_raisef");
+    if (type == NULL)
+        die("coro_raisef: an exception type is required");
+    char msg[CORO_EXC_MSG_MAX];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt ? fmt : "", ap);
+    va_end(ap);
+    coro__set_exc(self, type, msg, NULL);
+    propagate(self, &self->exc);
+}
+
+void coro_raise_exc(coro *self, const coro_exc *exc)
+{
+    check_raise(self, "coro_raise_exc");
+    if (exc == NULL || exc->type == NULL)
+        die("coro_raise_exc: an exception with a type is required");
+    coro_exc e = *exc;
+    if (e.context == NULL && self->handling)
+        e.context = self->exc.type;
+    propagate(self, &e);
+}
+
+void coro_reraise(coro *self)
+{
+    check_raise(self, "coro_reraise");
+    if (self->exc.type == NULL)
+        die("coro_reraise: no exception is being handled (call it after CORO_THROWN)");
+    propagate(self, &self->exc);
+}
+
+int coro_defer(coro *self, void (*fn)(void *arg), void *arg)
+{
+    if (self == NULL || self != coro__current)
+        return not_current("coro_defer");
+    if (fn == NULL)
+        return coro__fail(CORO_EINVAL, "coro_defer: fn is required");
+    coro__defer *d = coro__alloc(sizeof *d);
+    if (d == NULL)
+        return coro__fail(CORO_ENOMEM, "coro_defer: could not allocate a cleanup handler");
+    d->fn = fn;
+    d->arg = arg;
+    d->next = self->defers;
+    self->defers = d;
+    return CORO_OK;
+}
+
+int coro_defer_pop(coro *self, bool run)
+{
+    if (self == NULL || self != coro__current)
+        return not_current("coro_defer_pop");
+    coro__defer *d = self->defers;
+    if (d == NULL)
+        return coro__fail(CORO_EINVAL, "coro_defer_pop: no cleanup handler is registered");
+    self->defers = d->next;
+    void (*fn)(void *) = d->fn;
+    void *arg = d->arg;
+    coro__free(d, sizeof *d);
+    if (run)
+        fn(arg);
+    return CORO_OK;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Introspection                                                            */
+/* ------------------------------------------------------------------------ */
+
+int coro_get_state(const coro *c)
+{
+    if (c == NULL)
+        return coro__fail(CORO_EINVAL, "coro_get_state: c is NULL");
+    if (c->state == CORO_SUSPENDED && coro__chain_running(c))
+        return CORO_RUNNING;
+    return c->state;
+}
+
+const char *coro_state_name(int state)
+{
+    switch (state) {
+    case CORO_CREATED:
+        return "GEN_CREATED";
+    case CORO_RUNNING:
+        return "GEN_RUNNING";
+    case CORO_SUSPENDED:
+        return "GEN_SUSPENDED";
+    case CORO_CLOSED:
+        return "GEN_CLOSED";
+    default:
+        return "GEN_UNKNOWN";
+    }
+}
+
+coro *coro_current(void) { return coro__current; }
+
+const char *coro_name(const coro *c)
+{
+    if (c == NULL)
+        return NULL;
+    return c->name ? c->name : "coroutine";
+}
+
+size_t coro_stack_size(const coro *c) { return c ? c->stack.size : 0; }

@@ -1,0 +1,140 @@
+/* coro_int.h - struct coro, the resume frame, and the invariants that bind them.
+ * SPDX-License-Identifier: MIT
+ */
+#ifndef CORO_INT_H
+#define CORO_INT_H
+
+#include "coro.h"
+#include "ctx.h"
+#include "stack.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+
+/* What a resumer asks of a coroutine it switches into (coro->op). */
+enum coro__op {
+    CORO__OP_SEND,     /* the pending yield evaluates to coro->transfer */
+    CORO__OP_THROW,    /* coro->exc is raised at the pending yield */
+    CORO__OP_SUB_DONE  /* only for a delegator parked on a linked sub: the sub
+                          finished; read its outcome from the sub itself */
+};
+
+/* One driver call (next/send/throw/close) in progress. It lives on the
+ * driver's C stack for exactly as long as the call, so every coroutine that
+ * runs because of the call points at it (coro->run) and finds there where to
+ * go back to.
+ *
+ *  - `back` is the driver's saved context: a coroutine that yields, or the
+ *    entry that finishes, switches to it.
+ *  - `entry` is the coroutine the driver named. With a linked yield from
+ *    chain the driver may switch straight to the chain's leaf instead; entry
+ *    still decides where a finishing coroutine goes (see coro__finish).
+ *  - status/value are written by whoever switches back to `back`.
+ */
+typedef struct coro__run {
+    coro__ctx back;
+    coro *entry;
+    int status;  /* CORO_YIELDED, CORO_RETURNED or CORO_RAISED */
+    void *value; /* yielded or returned value */
+} coro__run;
+
+/* A cleanup handler registered with coro_defer: a singly linked LIFO. */
+typedef struct coro__defer {
+    struct coro__defer *next;
+    void (*fn)(void *);
+    void *arg;
+} coro__defer;
+
+/* struct coro.
+ *
+ * Ownership: the user owns the struct (coro_create/coro_destroy). The stack
+ * belongs to the struct from create until the coroutine is CLOSED; it is
+ * released by whoever regains control after the body's final switch (never
+ * by the body itself, which is still running on it).
+ *
+ * State field (`state`):
+ *  - CREATED: `stack` is mapped and `ctx` is made; nothing ran.
+ *  - RUNNING: the body is executing on some thread (maybe inside a nested
+ *    driver call), or this coroutine is the entry of a driver call that is
+ *    in progress through its yield from chain.
+ *  - SUSPENDED: parked in coro_yield or in a yield from loop. A *linked*
+ *    delegator in the middle of a chain keeps SUSPENDED in this field even
+ *    while its chain runs; coro_get_state computes RUNNING for it (O(depth),
+ *    never on the hot path).
+ *  - CLOSED: finished; `stack` is released (stack.lo == NULL) or about to be.
+ *
+ * Delegation (yield from), see delegate.c and docs/design.md:
+ *  - `sub` / `sub_vt` / `sub_it`: what this coroutine is parked on, NULL when
+ *    not delegating. `sub_closed` marks a sub that finished without its
+ *    delegator being told (it ends the delegation on the next forwarded op).
+ *  - `linked` is true when sub->parent == this: the driver may then skip this
+ *    coroutine and switch straight to the chain's leaf. A chain is the path of
+ *    linked coroutines root -> ... -> leaf; only its leaf can be executing.
+ *  - `parent`: the delegator linked on this coroutine, NULL if none. A
+ *    coroutine with parent == NULL is a root.
+ *  - `leaf`: valid only on a linked root: the deepest coroutine of the chain.
+ *  - `delegators`: how many coroutines are inside a yield from on this one
+ *    (linked or not). Destroy refuses while it is non-zero.
+ */
+struct coro {
+    coro__ctx ctx;       /* saved context while not executing */
+    coro__run *run;      /* the driver call this coroutine last ran for */
+    coro_fn fn;
+    void *arg;
+    void *transfer;      /* value in (send) for the body */
+    unsigned char state; /* coro_state */
+    unsigned char op;    /* enum coro__op, set by the resumer */
+    bool handling;       /* exc is an exception the body is handling: a new
+                            raise records it as __context__ */
+    bool linked;
+    bool sub_closed;
+    coro_exc exc;        /* thrown in, or escaped out (coro_exception) */
+    coro__defer *defers;
+
+    coro *sub;
+    const coro_iter_vtable *sub_vt;
+    void *sub_it;
+    coro *parent;
+    coro *leaf;
+    unsigned delegators;
+
+    coro__stack stack;
+    char *name;
+};
+
+/* Thread-local: the coroutine executing on this thread, NULL outside. */
+extern _Thread_local coro *coro__current;
+
+/* --- coro.c: the protocol engine shared with delegate.c --- */
+
+/* Switches from the running coroutine `self` to its driver with status
+ * CORO_YIELDED and `value`, and returns when resumed; self->op then says how. */
+void coro__park(coro *self, void *value);
+/* Sets self->exc to a new exception (context from the one being handled). */
+void coro__set_exc(coro *self, const coro_exc_type *type, const char *msg, void *udata);
+/* Records a failure for coro_last_error() and returns `code`. */
+int coro__fail(int code, const char *fmt, ...) CORO_PRINTF(2, 3);
+/* Internal driver entry points used by delegate.c. */
+int coro__resume(coro *c, int op, void *value, void **out);
+
+/* --- delegate.c --- */
+
+/* Where a driver call on c must switch: c itself, or the leaf of the linked
+ * chain below it. Returns NULL (with CORO_ERUNNING meant) when c is running
+ * because a chain run passes through it. */
+coro *coro__target(coro *c, bool *running);
+/* True when c (a linked delegator with SUSPENDED in its field) is running
+ * because a driver call entered its chain at or above it. */
+bool coro__chain_running(const coro *c);
+/* Called by a finishing coroutine with a parent while it is the entry of the
+ * run: the delegator above is told nothing, so mark its sub closed. */
+void coro__detach_from_parent(coro *c);
+
+/* --- alloc.c --- */
+void *coro__alloc(size_t size);
+void coro__free(void *ptr, size_t size);
+
+/* --- exc.c --- */
+void coro__unraisable(const coro *c, const coro_exc *exc, const char *what);
+
+#endif /* CORO_INT_H */

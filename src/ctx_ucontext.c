@@ -1,0 +1,41 @@
+/* ctx_ucontext.c - the default context backend: makecontext/swapcontext.
+ * SPDX-License-Identifier: MIT
+ */
+#include "ctx.h"
+
+#include <stdint.h>
+
+/* makecontext passes only int arguments, so the context pointer travels as
+ * two 32-bit halves and is put back together here. */
+static void trampoline(unsigned hi, unsigned lo)
+{
+    uintptr_t p = ((uintptr_t)hi << 16 << 16) | (uintptr_t)lo;
+    coro__ctx *ctx = (coro__ctx *)p;
+    ctx->entry(ctx->arg);
+    /* entry never returns (ctx.h); uc_link is NULL, so returning here would
+     * end the thread. Nothing to do but stop loudly. */
+    __builtin_trap();
+}
+
+int coro__ctx_make(coro__ctx *ctx, void *stack_lo, size_t size, void (*entry)(void *),
+                   void *arg)
+{
+    if (getcontext(&ctx->uc) != 0)
+        return -1;
+    ctx->uc.uc_stack.ss_sp = stack_lo;
+    ctx->uc.uc_stack.ss_size = size;
+    ctx->uc.uc_link = NULL;
+    ctx->entry = entry;
+    ctx->arg = arg;
+    uintptr_t p = (uintptr_t)ctx;
+    makecontext(&ctx->uc, (void (*)(void))trampoline, 2, (unsigned)(p >> 16 >> 16),
+                (unsigned)(p & 0xffffffffu));
+    return 0;
+}
+
+void coro__ctx_switch(coro__ctx *from, coro__ctx *to)
+{
+    swapcontext(&from->uc, &to->uc);
+}
+
+const char *coro__ctx_name(void) { return "ucontext"; }

@@ -1,0 +1,61 @@
+/* exc.c - exception types, matching, and the unraisable hook.
+ * SPDX-License-Identifier: MIT
+ */
+#include "coro_int.h"
+
+#include <stdio.h>
+#include <string.h>
+
+const coro_exc_type coro_BaseException = {"BaseException", NULL};
+const coro_exc_type coro_Exception = {"Exception", &coro_BaseException};
+const coro_exc_type coro_GeneratorExit = {"GeneratorExit", &coro_BaseException};
+const coro_exc_type coro_StopIteration = {"StopIteration", &coro_Exception};
+const coro_exc_type coro_RuntimeError = {"RuntimeError", &coro_Exception};
+const coro_exc_type coro_ValueError = {"ValueError", &coro_Exception};
+const coro_exc_type coro_TypeError = {"TypeError", &coro_Exception};
+const coro_exc_type coro_AttributeError = {"AttributeError", &coro_Exception};
+
+bool coro_exc_matches(const coro_exc_type *type, const coro_exc_type *family)
+{
+    if (family == NULL)
+        return false;
+    for (; type != NULL; type = type->base)
+        if (type == family)
+            return true;
+    return false;
+}
+
+int coro_exc_set(coro_exc *exc, const coro_exc_type *type, const char *msg)
+{
+    if (exc == NULL || type == NULL)
+        return coro__fail(CORO_EINVAL, "coro_exc_set: exc and type are required");
+    memset(exc, 0, sizeof *exc);
+    exc->type = type;
+    snprintf(exc->message, sizeof exc->message, "%s", msg ? msg : "");
+    return CORO_OK;
+}
+
+static void default_hook(const coro *c, const coro_exc *exc, const char *what, void *udata)
+{
+    (void)udata;
+    if (exc != NULL)
+        fprintf(stderr, "libcoro: %s %s: %s%s%s\n", what, coro_name(c), exc->type->name,
+                exc->message[0] ? ": " : "", exc->message);
+    else
+        fprintf(stderr, "libcoro: %s %s: it ignored GeneratorExit\n", what, coro_name(c));
+}
+
+/* Process-wide, set before use like the allocator. */
+static coro_unraisable_fn hook = default_hook;
+static void *hook_udata;
+
+void coro_set_unraisable_hook(coro_unraisable_fn fn, void *udata)
+{
+    hook = fn ? fn : default_hook;
+    hook_udata = fn ? udata : NULL;
+}
+
+void coro__unraisable(const coro *c, const coro_exc *exc, const char *what)
+{
+    hook(c, exc, what, hook_udata);
+}

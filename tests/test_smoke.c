@@ -1,0 +1,24 @@
+/* test_smoke.c - the library links and reports its version and backend.
+ * SPDX-License-Identifier: MIT
+ */
+#include "check_util.h"
+
+#include <string.h>
+
+START_TEST(version_matches_header)
+{
+    ck_assert_uint_eq(coro_version(), CORO_VERSION_HEX);
+    ck_assert_str_eq(coro_version_string(), "0.1.0");
+    ck_assert_str_eq(coro_backend_name(), "ucontext");
+}
+END_TEST
+
+int main(void)
+{
+    Suite *s = suite_create("smoke");
+    TCase *tc = tcase_create("version");
+    tcase_add_checked_fixture(tc, alloc_setup, alloc_teardown);
+    tcase_add_test(tc, version_matches_header);
+    suite_add_tcase(s, tc);
+    return run_suite(s);
+}
