@@ -170,16 +170,33 @@ enum {
     CORO_PRIME = 1u << 0
 };
 
+/** How a coroutine's stack is laid out (coro_options.stack_mode). */
+enum {
+    /** Use the process default (coro_set_default_stack_mode; GUARDED unless
+     *  changed). */
+    CORO_STACK_DEFAULT = 0,
+    /** A mapping of its own with a PROT_NONE guard page below: an overrun
+     *  faults at once (see coro_install_overflow_handler). Costs two of the
+     *  kernel's memory mappings (vm.max_map_count), so about 32 000 can be
+     *  alive with the default limit. */
+    CORO_STACK_GUARDED = 1,
+    /** A slot of a large shared mapping, no guard page: for hundreds of
+     *  thousands of coroutines. An overrun is caught by a canary checked on
+     *  every switch out of the coroutine, which aborts with a message. */
+    CORO_STACK_COMPACT = 2
+};
+
 /** Creation options. Always start from coro_options_init() or
  *  CORO_OPTIONS_INIT so that fields added later get their defaults. */
 typedef struct coro_options {
     size_t stack_size; /* usable bytes, rounded up to pages; 0 = the process
-                          default (coro_get_default_stack_size) */
+                          default for the stack mode */
     unsigned flags;    /* CORO_PRIME, ... */
     const char *name;  /* for diagnostics; copied; NULL = "coroutine" */
+    int stack_mode;    /* CORO_STACK_DEFAULT, _GUARDED or _COMPACT */
 } coro_options;
 
-#define CORO_OPTIONS_INIT {0, 0u, NULL}
+#define CORO_OPTIONS_INIT {0, 0u, NULL, CORO_STACK_DEFAULT}
 
 /** Sets every field of *opt to its default. */
 CORO_API void coro_options_init(coro_options *opt);
@@ -380,6 +397,16 @@ CORO_API const char *coro_name(const coro *c);
 /** The usable stack size of c in bytes (0 for NULL). */
 CORO_API size_t coro_stack_size(const coro *c);
 
+/** Approximately how many bytes of c's stack have been used so far: the
+ *  pages touched, from the top down, so page-granular and possibly high for
+ *  a stack reused from the pool. For a CLOSED coroutine, the figure when its
+ *  stack was released. 0 for NULL. Use it to size stack_size. */
+CORO_API size_t coro_stack_high_water(const coro *c);
+
+/** CORO_STACK_GUARDED or CORO_STACK_COMPACT (what c was given), or
+ *  CORO_EINVAL for NULL. */
+CORO_API int coro_stack_mode(const coro *c);
+
 /** Which context switch was compiled in: "ucontext", ... */
 CORO_API const char *coro_backend_name(void);
 
@@ -402,6 +429,41 @@ CORO_API const char *coro_backend_name(void);
 CORO_API int coro_set_default_stack_size(size_t size);
 /** The current default stack size. */
 CORO_API size_t coro_get_default_stack_size(void);
+
+/** Default usable size of compact stacks. */
+#ifndef CORO_COMPACT_STACK_SIZE
+#define CORO_COMPACT_STACK_SIZE (16u * 1024u)
+#endif
+
+/** Sets the stack size for compact coroutines created without one (raised to
+ *  CORO_MIN_STACK_SIZE if below). CORO_EINVAL for 0. */
+CORO_API int coro_set_default_compact_stack_size(size_t size);
+
+/** Sets the stack mode used when coro_options.stack_mode is
+ *  CORO_STACK_DEFAULT: CORO_STACK_GUARDED (the initial default) or
+ *  CORO_STACK_COMPACT. CORO_EINVAL otherwise. */
+CORO_API int coro_set_default_stack_mode(int mode);
+/** The current default stack mode. */
+CORO_API int coro_get_default_stack_mode(void);
+
+/** Sets how many freed stacks each thread keeps for reuse (0 disables the
+ *  pool; at most 64, CORO_EINVAL above). The 16 most recent keep their
+ *  memory; older ones are handed back to the kernel with madvise and keep
+ *  only their mapping. Default 64. */
+CORO_API int coro_set_stack_pool_size(size_t n);
+
+/** Unmaps every stack in this thread's pool (a thread's pool is also emptied
+ *  when the thread exits). */
+CORO_API void coro_stack_pool_trim(void);
+
+/** Installs a SIGSEGV/SIGBUS handler that turns a fault in a coroutine's
+ *  guard page into one line on stderr naming the coroutine and its stack
+ *  size, then aborts. Other faults go to the handler that was there before.
+ *  The handler runs on an alternate signal stack, which this call sets up for
+ *  the calling thread: call it in every thread that runs coroutines (calling
+ *  it again is harmless). Returns CORO_OK, or CORO_ENOMEM if the alternate
+ *  stack could not be mapped. */
+CORO_API int coro_install_overflow_handler(void);
 
 /** Memory functions for the library's own bookkeeping (not the stacks, which
  *  are mapped with mmap). */

@@ -10,15 +10,26 @@
  * goes, is decided with the yield from chain in mind (delegate.c).
  */
 #include "coro_int.h"
+#include "sanitizer.h"
 
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-_Thread_local coro *coro__current;
+/* The current coroutine of each thread. It is only touched through these two
+ * functions, kept out of line on purpose: a body that yields on one thread
+ * may be resumed on another, and a compiler may keep the address of a
+ * thread-local variable in a register across a call it thinks cannot change
+ * threads (the context switch). A fresh call computes it afresh. */
+static _Thread_local coro *current;
+
+__attribute__((noinline)) coro *coro__get_current(void) { return current; }
+__attribute__((noinline)) static void set_current(coro *c) { current = c; }
 
 static size_t default_stack_size = CORO_DEFAULT_STACK_SIZE;
+static size_t default_compact_size = CORO_COMPACT_STACK_SIZE;
+static int default_stack_mode = CORO_STACK_GUARDED;
 
 /* A broken precondition of a function that cannot return an error (raise,
  * yield_value): say what happened and stop. */
@@ -27,6 +38,17 @@ static _Noreturn void die(const char *what)
     fprintf(stderr, "libcoro: fatal: %s\n", what);
     abort();
 }
+
+/* Gives a coroutine's stack back, remembering how much of it was used. */
+void coro__release_stack(coro *c)
+{
+    if (c->stack.lo == NULL)
+        return;
+    c->high_water = coro__stack_used(&c->stack);
+    coro__stack_free(&c->stack);
+}
+
+static void release_stack(coro *c) { coro__release_stack(c); }
 
 /* ------------------------------------------------------------------------ */
 /* Exceptions inside the engine                                             */
@@ -73,6 +95,25 @@ int coro_set_default_stack_size(size_t size)
 
 size_t coro_get_default_stack_size(void) { return default_stack_size; }
 
+int coro_set_default_compact_stack_size(size_t size)
+{
+    if (size == 0)
+        return coro__fail(CORO_EINVAL, "coro_set_default_compact_stack_size: size must not be 0");
+    default_compact_size = size < CORO_MIN_STACK_SIZE ? CORO_MIN_STACK_SIZE : size;
+    return CORO_OK;
+}
+
+int coro_set_default_stack_mode(int mode)
+{
+    if (mode != CORO_STACK_GUARDED && mode != CORO_STACK_COMPACT)
+        return coro__fail(CORO_EINVAL, "coro_set_default_stack_mode: mode must be "
+                                       "CORO_STACK_GUARDED or CORO_STACK_COMPACT");
+    default_stack_mode = mode;
+    return CORO_OK;
+}
+
+int coro_get_default_stack_mode(void) { return default_stack_mode; }
+
 static void entry(void *p);
 
 int coro_create(coro **out, coro_fn fn, void *arg, const coro_options *opt)
@@ -82,6 +123,12 @@ int coro_create(coro **out, coro_fn fn, void *arg, const coro_options *opt)
     coro_options o = CORO_OPTIONS_INIT;
     if (opt != NULL)
         o = *opt;
+    int mode = o.stack_mode == CORO_STACK_DEFAULT ? default_stack_mode : o.stack_mode;
+    if (mode != CORO_STACK_GUARDED && mode != CORO_STACK_COMPACT)
+        return coro__fail(CORO_EINVAL, "coro_create: unknown stack_mode %d", o.stack_mode);
+    size_t size = o.stack_size ? o.stack_size
+                  : mode == CORO_STACK_COMPACT ? default_compact_size
+                                               : default_stack_size;
 
     int rc = CORO_ENOMEM;
     coro *c = coro__alloc(sizeof *c);
@@ -100,9 +147,11 @@ int coro_create(coro **out, coro_fn fn, void *arg, const coro_options *opt)
         }
         memcpy(c->name, o.name, len);
     }
-    rc = coro__stack_alloc(&c->stack, o.stack_size ? o.stack_size : default_stack_size);
+    rc = coro__stack_alloc(&c->stack, size, mode);
     if (rc != CORO_OK)
         goto fail_stack;
+    c->stack_size = c->stack.size;
+    c->stack_mode = c->stack.mode;
     if (coro__ctx_make(&c->ctx, c->stack.lo, c->stack.size, entry, c) != 0) {
         rc = coro__fail(CORO_ENOMEM, "coro_create: the %s backend could not make a context",
                         coro__ctx_name());
@@ -111,6 +160,9 @@ int coro_create(coro **out, coro_fn fn, void *arg, const coro_options *opt)
     c->fn = fn;
     c->arg = arg;
     c->state = CORO_CREATED;
+#ifdef CORO_TSAN
+    c->tsan_fiber = __tsan_create_fiber(0);
+#endif
     *out = c;
 
     if (o.flags & CORO_PRIME) {
@@ -120,7 +172,7 @@ int coro_create(coro **out, coro_fn fn, void *arg, const coro_options *opt)
     return CORO_OK;
 
 fail_ctx:
-    coro__stack_free(&c->stack);
+    release_stack(c);
 fail_stack:
     if (c->name != NULL)
         coro__free(c->name, strlen(c->name) + 1);
@@ -174,7 +226,11 @@ int coro_destroy(coro *c)
         c->sub = NULL;
     }
     free_defers(c);
-    coro__stack_free(&c->stack);
+    release_stack(c);
+#ifdef CORO_TSAN
+    if (c->tsan_fiber != NULL)
+        __tsan_destroy_fiber(c->tsan_fiber);
+#endif
     if (c->name != NULL)
         coro__free(c->name, strlen(c->name) + 1);
     coro__free(c, sizeof *c);
@@ -184,6 +240,44 @@ int coro_destroy(coro *c)
 /* ------------------------------------------------------------------------ */
 /* The switch in both directions                                            */
 /* ------------------------------------------------------------------------ */
+
+/* Every switch goes through one of four places: resume (driver -> body),
+ * coro__park (body -> driver), finish (body -> driver or delegator, for
+ * good) and entry (a body's first arrival). Each tells the sanitizers which
+ * stack it leaves and which it lands on, and checks the canary of a compact
+ * stack it leaves. */
+
+/* A compact stack has no guard page; its canary is checked every time the
+ * coroutine switches out. An overrun is a memory error already made, so the
+ * only safe thing left is to stop, saying where and what to change. */
+static void check_canary(const coro *c)
+{
+    if (c == NULL || c->stack.mode != CORO_STACK_COMPACT || coro__stack_canary_ok(&c->stack))
+        return;
+    fprintf(stderr,
+            "libcoro: stack overflow in coroutine '%s': it overran its compact stack of %zu "
+            "bytes (the canary below the stack was overwritten); give it a larger "
+            "stack_size or a guarded stack\n",
+            coro_name(c), c->stack.size);
+    abort();
+}
+
+/* Called first thing on arrival in a coroutine from a driver: records the
+ * driver's stack for the switch back. `fake` is what this coroutine saved
+ * when it left (NULL on its first arrival). */
+static void arrived_from_driver(coro *self, void *fake)
+{
+#ifdef CORO_ASAN
+    const void *lo = NULL;
+    size_t size = 0;
+    __sanitizer_finish_switch_fiber(fake, &lo, &size);
+    self->run->back_lo = lo;
+    self->run->back_size = size;
+#else
+    (void)self;
+    (void)fake;
+#endif
+}
 
 /* Switches from the driver into `target` on behalf of a call on `c` (the
  * entry; target is c or the leaf of c's linked chain) and waits for the run
@@ -205,10 +299,22 @@ static int resume(coro *c, coro *target, int op, void *value, const coro_exc *th
     target->state = CORO_RUNNING;
     c->state = CORO_RUNNING;
 
-    coro *prev = coro__current;
-    coro__current = target;
+    coro *prev = coro__get_current();
+    check_canary(prev); /* a body driving another coroutine switches out too */
+    set_current(target);
+#ifdef CORO_TSAN
+    run.back_fiber = __tsan_get_current_fiber();
+    __tsan_switch_to_fiber(target->tsan_fiber, 0);
+#endif
+#ifdef CORO_ASAN
+    void *fake = NULL;
+    __sanitizer_start_switch_fiber(&fake, target->stack.lo, target->stack.size);
+#endif
     coro__ctx_switch(&run.back, &target->ctx);
-    coro__current = prev;
+#ifdef CORO_ASAN
+    __sanitizer_finish_switch_fiber(fake, NULL, NULL);
+#endif
+    set_current(prev);
 
     if (run.status == CORO_YIELDED) {
         c->state = CORO_SUSPENDED;
@@ -216,16 +322,11 @@ static int resume(coro *c, coro *target, int op, void *value, const coro_exc *th
         /* The entry itself finished (a sub below it hands its end to its
          * delegator instead, see finish). Its body no longer runs on its
          * stack, so the stack can go: spec A3. */
-        coro__stack_free(&c->stack);
+        release_stack(c);
     }
     if (out != NULL)
         *out = run.value;
     return run.status;
-}
-
-int coro__resume(coro *c, int op, void *value, void **out)
-{
-    return resume(c, c, op, value, NULL, out);
 }
 
 void coro__park(coro *self, void *value)
@@ -234,8 +335,24 @@ void coro__park(coro *self, void *value)
     self->state = CORO_SUSPENDED;
     run->status = CORO_YIELDED;
     run->value = value;
+    check_canary(self);
+#ifdef CORO_TSAN
+    __tsan_switch_to_fiber(run->back_fiber, 0);
+#endif
+#ifdef CORO_ASAN
+    void *fake = NULL;
+    __sanitizer_start_switch_fiber(&fake, run->back_lo, run->back_size);
+#endif
     coro__ctx_switch(&self->ctx, &run->back);
-    /* Resumed: the resumer has set state, op, run and coro__current. */
+    /* Resumed: the resumer has set state, op, run and the current coroutine.
+     * A finishing sub (CORO__OP_SUB_DONE) continues a run whose driver's
+     * stack is already recorded; a driver starts a new run. */
+#ifdef CORO_ASAN
+    if (self->op == CORO__OP_SUB_DONE)
+        __sanitizer_finish_switch_fiber(fake, NULL, NULL);
+    else
+        arrived_from_driver(self, fake);
+#endif
 }
 
 /* The body is over (returned or raised, cleanup handlers done). Switches away
@@ -249,17 +366,31 @@ static _Noreturn void finish(coro *self, int status, void *value)
     self->state = CORO_CLOSED;
     self->transfer = value;
     self->op = (unsigned char)status;
+    check_canary(self);
     if (parent != NULL && run->entry != self) {
         parent->op = CORO__OP_SUB_DONE;
         parent->run = run;
         parent->state = CORO_RUNNING;
-        coro__current = parent;
+        set_current(parent);
+#ifdef CORO_TSAN
+        __tsan_switch_to_fiber(parent->tsan_fiber, 0);
+#endif
+#ifdef CORO_ASAN
+        /* NULL: this stack is done for, ASan may drop its fake frames. */
+        __sanitizer_start_switch_fiber(NULL, parent->stack.lo, parent->stack.size);
+#endif
         coro__ctx_switch(&self->ctx, &parent->ctx);
     } else {
         if (parent != NULL)
             coro__detach_from_parent(self);
         run->status = status;
         run->value = value;
+#ifdef CORO_TSAN
+        __tsan_switch_to_fiber(run->back_fiber, 0);
+#endif
+#ifdef CORO_ASAN
+        __sanitizer_start_switch_fiber(NULL, run->back_lo, run->back_size);
+#endif
         coro__ctx_switch(&self->ctx, &run->back);
     }
     die("a finished coroutine was resumed (internal error)");
@@ -305,6 +436,7 @@ static _Noreturn void propagate(coro *self, const coro_exc *e)
 static void entry(void *p)
 {
     coro *self = p;
+    arrived_from_driver(self, NULL);
     void *ret = self->fn(self, self->arg);
     self->handling = false;
     self->exc.type = NULL;
@@ -376,7 +508,7 @@ int coro_throw_exc(coro *c, const coro_exc *exc, void **out)
     switch (c->state) {
     case CORO_CREATED:
         /* Spec D2: raised before the first line, so nothing runs. */
-        coro__stack_free(&c->stack);
+        release_stack(c);
         c->state = CORO_CLOSED;
         c->exc = *exc;
         pep479(&c->exc);
@@ -411,7 +543,7 @@ int coro_close(coro *c, void **out)
     switch (c->state) {
     case CORO_CREATED:
         /* Spec E1: nothing runs, and the stack goes at once. */
-        coro__stack_free(&c->stack);
+        release_stack(c);
         c->state = CORO_CLOSED;
         return CORO_OK;
     case CORO_RUNNING:
@@ -464,7 +596,7 @@ int coro_yield(coro *self, void *value, void **received)
 {
     if (received != NULL)
         *received = NULL;
-    if (self == NULL || self != coro__current)
+    if (self == NULL || self != coro__get_current())
         return not_current("coro_yield");
     self->handling = false;
     self->exc.type = NULL;
@@ -491,7 +623,7 @@ void *coro_yield_value(coro *self, void *value)
 
 static void check_raise(coro *self, const char *fn)
 {
-    if (self == NULL || self != coro__current) {
+    if (self == NULL || self != coro__get_current()) {
         char msg[160];
         snprintf(msg, sizeof msg,
                  "%s: self is not the coroutine running on this thread (raise only from "
@@ -545,7 +677,7 @@ void coro_reraise(coro *self)
 
 int coro_defer(coro *self, void (*fn)(void *arg), void *arg)
 {
-    if (self == NULL || self != coro__current)
+    if (self == NULL || self != coro__get_current())
         return not_current("coro_defer");
     if (fn == NULL)
         return coro__fail(CORO_EINVAL, "coro_defer: fn is required");
@@ -561,7 +693,7 @@ int coro_defer(coro *self, void (*fn)(void *arg), void *arg)
 
 int coro_defer_pop(coro *self, bool run)
 {
-    if (self == NULL || self != coro__current)
+    if (self == NULL || self != coro__get_current())
         return not_current("coro_defer_pop");
     coro__defer *d = self->defers;
     if (d == NULL)
@@ -604,7 +736,7 @@ const char *coro_state_name(int state)
     }
 }
 
-coro *coro_current(void) { return coro__current; }
+coro *coro_current(void) { return coro__get_current(); }
 
 const char *coro_name(const coro *c)
 {
@@ -613,4 +745,18 @@ const char *coro_name(const coro *c)
     return c->name ? c->name : "coroutine";
 }
 
-size_t coro_stack_size(const coro *c) { return c ? c->stack.size : 0; }
+size_t coro_stack_size(const coro *c) { return c ? c->stack_size : 0; }
+
+size_t coro_stack_high_water(const coro *c)
+{
+    if (c == NULL)
+        return 0;
+    return c->stack.lo != NULL ? coro__stack_used(&c->stack) : c->high_water;
+}
+
+int coro_stack_mode(const coro *c)
+{
+    if (c == NULL)
+        return coro__fail(CORO_EINVAL, "coro_stack_mode: c is NULL");
+    return c->stack.lo != NULL ? c->stack.mode : c->stack_mode;
+}

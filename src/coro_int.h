@@ -36,6 +36,11 @@ typedef struct coro__run {
     coro *entry;
     int status;  /* CORO_YIELDED, CORO_RETURNED or CORO_RAISED */
     void *value; /* yielded or returned value */
+    /* The driver's stack and fiber, for the sanitizers' fiber APIs: the first
+     * coroutine to arrive in the run records where `back` lives. */
+    const void *back_lo;
+    size_t back_size;
+    void *back_fiber;
 } coro__run;
 
 /* A cleanup handler registered with coro_defer: a singly linked LIFO. */
@@ -99,11 +104,18 @@ struct coro {
     unsigned delegators;
 
     coro__stack stack;
+    size_t stack_size;   /* usable size given at create (stack.size is 0 once
+                            the stack is released) */
+    size_t high_water;   /* coro__stack_used() when the stack was released */
+    int stack_mode;      /* CORO_STACK_GUARDED or CORO_STACK_COMPACT */
+    void *tsan_fiber;    /* ThreadSanitizer's fiber, in TSan builds */
     char *name;
 };
 
-/* Thread-local: the coroutine executing on this thread, NULL outside. */
-extern _Thread_local coro *coro__current;
+/* The coroutine executing on this thread, NULL outside. Always read through
+ * this call, never a cached address: a coroutine resumed on another thread
+ * must see that thread's variable (see coro.c). */
+coro *coro__get_current(void);
 
 /* --- coro.c: the protocol engine shared with delegate.c --- */
 
@@ -114,8 +126,9 @@ void coro__park(coro *self, void *value);
 void coro__set_exc(coro *self, const coro_exc_type *type, const char *msg, void *udata);
 /* Records a failure for coro_last_error() and returns `code`. */
 int coro__fail(int code, const char *fmt, ...) CORO_PRINTF(2, 3);
-/* Internal driver entry points used by delegate.c. */
-int coro__resume(coro *c, int op, void *value, void **out);
+/* Gives c's stack back (pool or kernel), recording its high-water mark. Only
+ * once c's body can no longer run on it. */
+void coro__release_stack(coro *c);
 
 /* --- delegate.c --- */
 

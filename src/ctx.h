@@ -32,8 +32,19 @@ struct coro__ctx {
     void (*entry)(void *); /* only read on the first switch in */
     void *arg;
 };
+#elif defined(CORO_BACKEND_ASM)
+/* The asm backend (x86-64 only): ctx_x86_64.S pushes the callee-saved
+ * registers, the MXCSR and the x87 control word on the running stack and
+ * swaps stack pointers. Everything a suspended context needs is on its own
+ * stack, so the struct is just that stack pointer and may live anywhere.
+ * Unlike ucontext it does not save or restore the signal mask: a body that
+ * changes the mask changes it for whatever runs next on the thread. */
+struct coro__ctx {
+    void *sp; /* the saved frame (ctx_x86_64.S); 16-byte aligned */
+};
 #else
-#error "no context backend selected: define CORO_BACKEND_UCONTEXT (CMake sets it from CORO_BACKEND)"
+/* CMake defines one of these from CORO_BACKEND. */
+#error "no context backend selected: define CORO_BACKEND_UCONTEXT or CORO_BACKEND_ASM"
 #endif
 
 typedef struct coro__ctx coro__ctx;

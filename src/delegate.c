@@ -155,7 +155,7 @@ static int surface_new(coro *self, const coro_exc_type *type, const char *msg)
 
 static int check_body_call(coro *self, const char *fn)
 {
-    if (self == NULL || self != coro__current)
+    if (self == NULL || self != coro__get_current())
         return coro__fail(CORO_ENOTCURRENT,
                           "%s: self is not the coroutine running on this thread; call it only "
                           "from the body, with the self it was given",
@@ -207,7 +207,7 @@ int coro_yield_from(coro *self, coro *sub, void **result)
             /* The linked sub finished on the fast path and switched here. Its
              * stack is ours to release: it ran its last instruction. */
             unlink_sub(self);
-            coro__stack_free(&sub->stack);
+            coro__release_stack(sub);
             st = sub->op;
             value = sub->transfer;
             break;

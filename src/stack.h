@@ -1,36 +1,57 @@
-/* stack.h - coroutine stacks: mapped, lazily committed, guarded.
+/* stack.h - coroutine stacks: guarded or compact, pooled per thread.
  * SPDX-License-Identifier: MIT
  */
 #ifndef CORO_STACK_H
 #define CORO_STACK_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
-/* A mapped stack. The mapping is [map, map + map_size): one PROT_NONE guard
- * page at the bottom, then `size` usable bytes starting at `lo`. Pages are
- * committed by the kernel on first touch (MAP_NORESERVE), so an unused
- * 256 KiB stack costs one or two resident pages. lo == NULL: no stack. */
+/* A stack handed to a coroutine. Usable memory is [lo, lo + size).
+ *
+ * Guarded mode: its own mapping [map, map + map_size): one PROT_NONE guard
+ * page at the bottom, then `size` bytes. A body that runs off the bottom
+ * faults in the guard page instead of writing into a neighbour.
+ *
+ * Compact mode: a slot of a large shared mapping (an arena), no guard page.
+ * The lowest CORO__CANARY_BYTES of the slot are the canary: they stay zero
+ * (the kernel's shared zero page, so checking them costs no memory) unless
+ * the body overruns its stack, which coro__stack_check notices on the next
+ * switch out. lo is slot + CORO__CANARY_BYTES.
+ *
+ * Either way pages are committed by the kernel on first touch, so an unused
+ * stack costs almost nothing resident. lo == NULL: no stack. */
 typedef struct coro__stack {
-    void *map;
-    size_t map_size;
     void *lo;
     size_t size;
+    void *map;            /* guarded: the mapping; compact: the slot */
+    size_t map_size;      /* guarded: mapping size; compact: slot size */
+    void *arena;          /* compact: the arena the slot belongs to */
+    unsigned char mode;   /* CORO_STACK_GUARDED or CORO_STACK_COMPACT */
     unsigned valgrind_id; /* Valgrind's stack id, 0 when not under Valgrind */
 } coro__stack;
 
-/* Rounds `requested` up to whole pages (at least CORO_MIN_STACK_SIZE) and maps
- * it with a guard page. Returns CORO_OK, CORO_EINVAL (too large to round or
- * map) or CORO_ENOMEM (mmap/mprotect failed; coro_last_error() says why). */
-int coro__stack_alloc(coro__stack *st, size_t requested);
-/* Unmaps the stack; a no-op on an empty one. Never call it for the stack the
- * caller is running on. */
+#define CORO__CANARY_BYTES 64u
+
+/* Gives st a stack of at least `requested` usable bytes in `mode`, from this
+ * thread's pool when one fits, else freshly mapped. Returns CORO_OK,
+ * CORO_EINVAL (a size too large to map) or CORO_ENOMEM (the mapping failed;
+ * coro_last_error() names the cause). */
+int coro__stack_alloc(coro__stack *st, size_t requested, int mode);
+/* Takes the stack back (into this thread's pool, or to the kernel); a no-op
+ * on an empty one. Never call it for the stack the caller is running on. */
 void coro__stack_free(coro__stack *st);
+/* Compact mode: false when the canary below the stack was written. */
+bool coro__stack_canary_ok(const coro__stack *st);
+/* Approximate bytes of the stack that have been touched, from the top down. */
+size_t coro__stack_used(const coro__stack *st);
 size_t coro__page_size(void);
 
 /* Fault injection for the test suite (only in builds with CORO_TESTING):
  * after `n` more successful mappings, every mapping fails; -1 turns it off. */
 void coro__testing_fail_map_after(long n);
-/* Stacks mapped and not yet unmapped, process-wide (CORO_TESTING only). */
+/* Stacks handed out and not yet taken back (pooled ones do not count),
+ * process-wide (CORO_TESTING only; -1 otherwise). */
 long coro__testing_live_stacks(void);
 
 #endif /* CORO_STACK_H */

@@ -1,0 +1,128 @@
+/* ctx_x86_64.S - the asm backend's context switch and first-entry trampoline
+ * (x86-64, System V ABI, GNU assembler, run through the C preprocessor).
+ * SPDX-License-Identifier: MIT
+ *
+ * A suspended context is one 64-byte frame on its own stack; struct coro__ctx
+ * holds only the address of that frame (ctx->sp). Lowest address first:
+ *
+ *     sp+0   MXCSR (4 bytes)        sp+32  r12
+ *     sp+4   x87 control word (2)   sp+40  rbx
+ *     sp+8   r15                    sp+48  rbp
+ *     sp+16  r14                    sp+56  return address
+ *     sp+24  r13
+ *
+ * coro__ctx_switch builds this frame on the running stack (the call pushed
+ * the return address), stores rsp into from->sp, loads to->sp and unwinds the
+ * target's frame the same way. ctx_asm.c lays out the first frame of a new
+ * coroutine as struct frame, which must match this picture.
+ */
+#if !defined(__x86_64__) || defined(__ILP32__)
+#error "ctx_x86_64.S is for x86-64 (LP64) only; use CORO_BACKEND=ucontext"
+#endif
+
+    .text
+
+/* void coro__ctx_switch(coro__ctx *from, coro__ctx *to)
+ * rdi = from, rsi = to. Saves exactly what a callee must preserve (rbx, rbp,
+ * r12-r15, rsp, the MXCSR and x87 control word); everything else is
+ * caller-saved, so the C caller does not expect it to survive the call.
+ * The CFI below describes the frame, and because every saved context has the
+ * same frame shape it stays true after rsp moves to the target's stack. */
+    .globl  coro__ctx_switch
+    .hidden coro__ctx_switch
+    .type   coro__ctx_switch, @function
+    .p2align 4
+coro__ctx_switch:
+    .cfi_startproc
+    endbr64
+    pushq   %rbp
+    .cfi_adjust_cfa_offset 8
+    .cfi_rel_offset %rbp, 0
+    pushq   %rbx
+    .cfi_adjust_cfa_offset 8
+    .cfi_rel_offset %rbx, 0
+    pushq   %r12
+    .cfi_adjust_cfa_offset 8
+    .cfi_rel_offset %r12, 0
+    pushq   %r13
+    .cfi_adjust_cfa_offset 8
+    .cfi_rel_offset %r13, 0
+    pushq   %r14
+    .cfi_adjust_cfa_offset 8
+    .cfi_rel_offset %r14, 0
+    pushq   %r15
+    .cfi_adjust_cfa_offset 8
+    .cfi_rel_offset %r15, 0
+    subq    $8, %rsp
+    .cfi_adjust_cfa_offset 8
+    stmxcsr (%rsp)
+    fnstcw  4(%rsp)
+
+    movq    %rsp, (%rdi)            /* from->sp: this context is now saved */
+    movq    (%rsi), %rsp            /* to->sp: from here on, the target's stack */
+
+    ldmxcsr (%rsp)
+    fldcw   4(%rsp)
+    addq    $8, %rsp
+    .cfi_adjust_cfa_offset -8
+    popq    %r15
+    .cfi_adjust_cfa_offset -8
+    .cfi_restore %r15
+    popq    %r14
+    .cfi_adjust_cfa_offset -8
+    .cfi_restore %r14
+    popq    %r13
+    .cfi_adjust_cfa_offset -8
+    .cfi_restore %r13
+    popq    %r12
+    .cfi_adjust_cfa_offset -8
+    .cfi_restore %r12
+    popq    %rbx
+    .cfi_adjust_cfa_offset -8
+    .cfi_restore %rbx
+    popq    %rbp
+    .cfi_adjust_cfa_offset -8
+    .cfi_restore %rbp
+    ret     /* a ret, not a jmp: the target's return address has no endbr64 */
+    .cfi_endproc
+    .size   coro__ctx_switch, .-coro__ctx_switch
+
+/* The first switch into a new context "returns" here, with r12 = entry,
+ * r13 = arg (from the initial frame) and rsp 16-byte aligned, so the call
+ * below enters entry with rsp + 8 aligned to 16 as the ABI requires. entry
+ * never returns (ctx.h); if it did, ud2 stops the process at once instead of
+ * running off into whatever follows. The undefined return address ends
+ * debugger backtraces and unwinding here. */
+    .globl  coro__ctx_trampoline
+    .hidden coro__ctx_trampoline
+    .type   coro__ctx_trampoline, @function
+    .p2align 4
+coro__ctx_trampoline:
+    .cfi_startproc
+    .cfi_undefined %rip
+    endbr64
+    movq    %r13, %rdi
+    callq   *%r12
+    ud2
+    .cfi_endproc
+    .size   coro__ctx_trampoline, .-coro__ctx_trampoline
+
+/* With -fcf-protection, mark this object IBT-compatible (every global entry
+ * has endbr64, the only indirect branch target is entry, a C function). It is
+ * NOT shadow-stack compatible: the ret above returns to a different stack's
+ * caller than the call pushed, so the SHSTK bit is deliberately left out and
+ * the linker clears it for the whole library. */
+#if defined(__CET__) && (__CET__ & 1)
+    .section .note.gnu.property, "a"
+    .p2align 3
+    .long   4                       /* name size: "GNU\0" */
+    .long   16                      /* descriptor size */
+    .long   5                       /* NT_GNU_PROPERTY_TYPE_0 */
+    .asciz  "GNU"
+    .long   0xc0000002              /* GNU_PROPERTY_X86_FEATURE_1_AND */
+    .long   4                       /* property data size */
+    .long   1                       /* GNU_PROPERTY_X86_FEATURE_1_IBT */
+    .p2align 3
+#endif
+
+    .section .note.GNU-stack, "", @progbits

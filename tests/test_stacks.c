@@ -1,0 +1,367 @@
+/* test_stacks.c - stacks: guard pages, the overflow handler, compact mode and
+ * its canary, the per-thread pool, the high-water mark.
+ * SPDX-License-Identifier: MIT
+ */
+#include "check_util.h"
+#include "sanitizer.h"
+#include "stack.h"
+
+#include <pthread.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+/* Recursion with 1 KiB frames that fills every byte of each frame, so an
+ * overrun writes everywhere it passes (guard page, canary). noinline and
+ * the volatile buffer keep the compiler from flattening it. */
+__attribute__((noinline)) static int burn(int depth)
+{
+    volatile char frame[1024];
+    for (size_t i = 0; i < sizeof frame; i++)
+        frame[i] = (char)(depth | 1);
+    if (depth == 0)
+        return frame[0];
+    return burn(depth - 1) + frame[sizeof frame - 1];
+}
+
+static void *recurse_forever(coro *self, void *arg)
+{
+    (void)self;
+    (void)arg;
+    for (int depth = 1;; depth *= 2)
+        burn(depth);
+    return NULL;
+}
+
+/* Recurses `arg` KiB deep, then yields (a switch out: the canary check). */
+static void *recurse_then_yield(coro *self, void *arg)
+{
+    burn((int)(intptr_t)arg);
+    coro_yield(self, NULL, NULL);
+    return NULL;
+}
+
+static void drive_named(coro_fn fn, void *arg, const char *name, int mode, size_t size)
+{
+    coro_options opt = CORO_OPTIONS_INIT;
+    opt.name = name;
+    opt.stack_mode = mode;
+    opt.stack_size = size;
+    coro *c = NULL;
+    if (coro_create(&c, fn, arg, &opt) != CORO_OK)
+        _exit(3);
+    coro_next(c, NULL);
+    coro_destroy(c);
+}
+
+/* Runs fn in a child with stderr captured; returns the wait status and puts
+ * what the child wrote on stderr in out. */
+static int run_child(void (*fn)(void), char *out, size_t cap)
+{
+    int fds[2];
+    ck_assert_int_eq(pipe(fds), 0);
+    pid_t pid = fork();
+    ck_assert_int_ge(pid, 0);
+    if (pid == 0) {
+        dup2(fds[1], STDERR_FILENO);
+        close(fds[0]);
+        fn();
+        _exit(0);
+    }
+    close(fds[1]);
+    size_t len = 0;
+    ssize_t n;
+    while ((n = read(fds[0], out + len, cap - 1 - len)) > 0)
+        len += (size_t)n;
+    out[len] = '\0';
+    close(fds[0]);
+    int status = 0;
+    waitpid(pid, &status, 0);
+    return status;
+}
+
+/* --- guard pages ---------------------------------------------------------- */
+
+START_TEST(guard_page_traps_without_handler)
+{
+    /* Check expects this test to die by SIGSEGV: the overrun hits the
+     * PROT_NONE page below the stack, not the heap. */
+    drive_named(recurse_forever, NULL, "deep", CORO_STACK_GUARDED, 32 * 1024);
+}
+END_TEST
+
+static void overflow_with_handler(void)
+{
+    if (coro_install_overflow_handler() != CORO_OK)
+        _exit(4);
+    drive_named(recurse_forever, NULL, "deep", CORO_STACK_GUARDED, 32 * 1024);
+}
+
+START_TEST(handler_names_the_coroutine_and_aborts)
+{
+    char err[4096];
+    int status = run_child(overflow_with_handler, err, sizeof err);
+    ck_assert_msg(WIFSIGNALED(status) && WTERMSIG(status) == SIGABRT,
+                  "expected SIGABRT, got status %d; stderr: %s", status, err);
+    ck_assert_msg(strstr(err, "libcoro: stack overflow in coroutine 'deep' (stack of 32768 "
+                              "bytes)") != NULL,
+                  "stderr was: %s", err);
+}
+END_TEST
+
+static void other_fault_with_handler(void)
+{
+    coro_install_overflow_handler();
+    volatile uintptr_t addr = 16; /* volatile: the compiler must not see it is bad */
+    *(volatile int *)addr = 1;    /* not in any guard page: must reach the default action */
+}
+
+START_TEST(handler_passes_other_faults_on)
+{
+    char err[4096];
+    int status = run_child(other_fault_with_handler, err, sizeof err);
+    ck_assert_msg(WIFSIGNALED(status) && WTERMSIG(status) == SIGSEGV, "status %d: %s", status,
+                  err);
+    ck_assert_ptr_null(strstr(err, "stack overflow"));
+}
+END_TEST
+
+START_TEST(handler_install_twice_is_harmless)
+{
+    ck_assert_int_eq(coro_install_overflow_handler(), CORO_OK);
+    ck_assert_int_eq(coro_install_overflow_handler(), CORO_OK);
+}
+END_TEST
+
+/* --- compact mode ---------------------------------------------------------- */
+
+static void overflow_compact(void)
+{
+    /* A 16 KiB compact stack and ~20 KiB of frames: the canary goes. */
+    drive_named(recurse_then_yield, (void *)(intptr_t)20, "tiny", CORO_STACK_COMPACT,
+                16 * 1024);
+}
+
+START_TEST(canary_abort_names_the_coroutine)
+{
+    char err[4096];
+    int status = run_child(overflow_compact, err, sizeof err);
+    ck_assert_msg(WIFSIGNALED(status) && WTERMSIG(status) == SIGABRT, "status %d: %s", status,
+                  err);
+    ck_assert_msg(strstr(err, "libcoro: stack overflow in coroutine 'tiny'") != NULL &&
+                      strstr(err, "canary") != NULL,
+                  "stderr was: %s", err);
+}
+END_TEST
+
+START_TEST(compact_stack_within_bounds_runs)
+{
+    coro_options opt = CORO_OPTIONS_INIT;
+    opt.stack_mode = CORO_STACK_COMPACT;
+    coro *c = NULL;
+    ck_assert_int_eq(coro_create(&c, recurse_then_yield, (void *)(intptr_t)8, &opt), CORO_OK);
+    ck_assert_int_eq(coro_stack_mode(c), CORO_STACK_COMPACT);
+    ck_assert_uint_ge(coro_stack_size(c), CORO_COMPACT_STACK_SIZE);
+    ck_assert_int_eq(coro_next(c, NULL), CORO_YIELDED);
+    ck_assert_int_eq(coro_next(c, NULL), CORO_RETURNED);
+    ck_assert_int_eq(coro_destroy(c), CORO_OK);
+}
+END_TEST
+
+static void *count_up(coro *self, void *arg)
+{
+    intptr_t n = (intptr_t)arg;
+    void *got = NULL;
+    while (coro_yield(self, (void *)n, &got) == CORO_OK)
+        n += (intptr_t)got;
+    return NULL;
+}
+
+START_TEST(many_compact_coroutines_alive_at_once)
+{
+    enum { N = 20000 };
+    coro **cs = calloc(N, sizeof *cs);
+    ck_assert_int_eq(coro_set_default_stack_mode(CORO_STACK_COMPACT), CORO_OK);
+    for (intptr_t i = 0; i < N; i++) {
+        ck_assert_int_eq(coro_create(&cs[i], count_up, (void *)i, NULL), CORO_OK);
+        ck_assert_int_eq(coro_next(cs[i], NULL), CORO_YIELDED);
+    }
+    for (intptr_t i = 0; i < N; i++) {
+        void *out = NULL;
+        ck_assert_int_eq(coro_send(cs[i], (void *)(intptr_t)3, &out), CORO_YIELDED);
+        ck_assert_int_eq((intptr_t)out, i + 3);
+    }
+    for (int i = 0; i < N; i++)
+        ck_assert_int_eq(coro_destroy(cs[i]), CORO_OK);
+    free(cs);
+    ck_assert_int_eq(coro_set_default_stack_mode(CORO_STACK_GUARDED), CORO_OK);
+    ck_assert_int_eq(coro_get_default_stack_mode(), CORO_STACK_GUARDED);
+}
+END_TEST
+
+START_TEST(stack_mode_arguments_are_checked)
+{
+    ck_assert_int_eq(coro_set_default_stack_mode(7), CORO_EINVAL);
+    ck_assert_int_eq(coro_set_default_stack_mode(CORO_STACK_DEFAULT), CORO_EINVAL);
+    coro_options opt = CORO_OPTIONS_INIT;
+    opt.stack_mode = 9;
+    coro *c = NULL;
+    ck_assert_int_eq(coro_create(&c, count_up, NULL, &opt), CORO_EINVAL);
+    ck_assert_ptr_null(c);
+    ck_assert_int_eq(coro_stack_mode(NULL), CORO_EINVAL);
+    ck_assert_int_eq(coro_set_default_compact_stack_size(0), CORO_EINVAL);
+    ck_assert_int_eq(coro_set_stack_pool_size(65), CORO_EINVAL);
+}
+END_TEST
+
+/* --- pool ------------------------------------------------------------------ */
+
+START_TEST(pool_reuses_a_freed_stack_without_mapping)
+{
+    coro *c = NULL;
+    ck_assert_int_eq(coro_create(&c, count_up, NULL, NULL), CORO_OK);
+    ck_assert_int_eq(coro_destroy(c), CORO_OK);
+    /* No mapping may succeed now: the stack must come from the pool. */
+    coro__testing_fail_map_after(0);
+    ck_assert_int_eq(coro_create(&c, count_up, NULL, NULL), CORO_OK);
+    ck_assert_int_eq(coro_next(c, NULL), CORO_YIELDED);
+    ck_assert_int_eq(coro_destroy(c), CORO_OK);
+    coro__testing_fail_map_after(-1);
+}
+END_TEST
+
+START_TEST(pool_trim_and_size_zero_map_afresh)
+{
+    coro *c = NULL;
+    ck_assert_int_eq(coro_create(&c, count_up, NULL, NULL), CORO_OK);
+    ck_assert_int_eq(coro_destroy(c), CORO_OK);
+    coro_stack_pool_trim();
+    coro__testing_fail_map_after(0);
+    ck_assert_int_eq(coro_create(&c, count_up, NULL, NULL), CORO_ENOMEM);
+    ck_assert_msg(strstr(coro_last_error(), "vm.max_map_count") != NULL, "%s",
+                  coro_last_error());
+    coro__testing_fail_map_after(-1);
+
+    ck_assert_int_eq(coro_set_stack_pool_size(0), CORO_OK);
+    ck_assert_int_eq(coro_create(&c, count_up, NULL, NULL), CORO_OK);
+    ck_assert_int_eq(coro_destroy(c), CORO_OK);
+    coro__testing_fail_map_after(0);
+    ck_assert_int_eq(coro_create(&c, count_up, NULL, NULL), CORO_ENOMEM);
+    coro__testing_fail_map_after(-1);
+    ck_assert_int_eq(coro_set_stack_pool_size(64), CORO_OK);
+}
+END_TEST
+
+START_TEST(pool_matches_size_and_mode)
+{
+    coro_options small = CORO_OPTIONS_INIT;
+    small.stack_size = 32 * 1024;
+    coro *c = NULL;
+    ck_assert_int_eq(coro_create(&c, count_up, NULL, &small), CORO_OK);
+    ck_assert_int_eq(coro_destroy(c), CORO_OK);
+    coro__testing_fail_map_after(0);
+    /* A different size or mode cannot use the pooled 32 KiB guarded stack. */
+    ck_assert_int_eq(coro_create(&c, count_up, NULL, NULL), CORO_ENOMEM);
+    small.stack_mode = CORO_STACK_COMPACT;
+    ck_assert_int_eq(coro_create(&c, count_up, NULL, &small), CORO_ENOMEM);
+    small.stack_mode = CORO_STACK_GUARDED;
+    ck_assert_int_eq(coro_create(&c, count_up, NULL, &small), CORO_OK);
+    coro__testing_fail_map_after(-1);
+    ck_assert_int_eq(coro_destroy(c), CORO_OK);
+}
+END_TEST
+
+static void *churn_thread_body(void *arg)
+{
+    (void)arg;
+    for (int i = 0; i < 100; i++) {
+        coro *c = NULL;
+        if (coro_create(&c, count_up, NULL, NULL) != CORO_OK)
+            return (void *)1;
+        coro_next(c, NULL);
+        coro_destroy(c);
+    }
+    return NULL;
+}
+
+START_TEST(threads_have_their_own_pools)
+{
+    pthread_t t[2];
+    for (int i = 0; i < 2; i++)
+        ck_assert_int_eq(pthread_create(&t[i], NULL, churn_thread_body, NULL), 0);
+    for (int i = 0; i < 2; i++) {
+        void *r = (void *)1;
+        pthread_join(t[i], &r);
+        ck_assert_ptr_null(r);
+    }
+}
+END_TEST
+
+/* --- high-water mark ------------------------------------------------------- */
+
+static void *use_40k(coro *self, void *arg)
+{
+    (void)arg;
+    burn(40);
+    coro_yield(self, NULL, NULL);
+    return NULL;
+}
+
+START_TEST(high_water_tracks_use)
+{
+    ck_assert_int_eq(coro_set_stack_pool_size(0), CORO_OK); /* fresh stacks */
+    coro *small = NULL, *big = NULL;
+    ck_assert_int_eq(coro_create(&small, count_up, NULL, NULL), CORO_OK);
+    ck_assert_int_eq(coro_create(&big, use_40k, NULL, NULL), CORO_OK);
+    ck_assert_int_eq(coro_next(small, NULL), CORO_YIELDED);
+    ck_assert_int_eq(coro_next(big, NULL), CORO_YIELDED);
+    size_t s = coro_stack_high_water(small), b = coro_stack_high_water(big);
+    ck_assert_uint_gt(s, 0);
+    ck_assert_uint_le(s, 16 * 1024);
+    ck_assert_uint_ge(b, 40 * 1024);
+    ck_assert_uint_le(b, coro_stack_size(big));
+    /* After the stack is released the last figure stays readable. */
+    ck_assert_int_eq(coro_next(big, NULL), CORO_RETURNED);
+    ck_assert_uint_eq(coro_stack_high_water(big), b);
+    ck_assert_uint_eq(coro_stack_high_water(NULL), 0);
+    coro_destroy(small);
+    coro_destroy(big);
+}
+END_TEST
+
+int main(void)
+{
+    Suite *s = suite_create("stacks");
+
+    TCase *guard = tcase_create("guard");
+    tcase_add_checked_fixture(guard, alloc_setup, alloc_teardown);
+#ifndef CORO_ASAN /* ASan turns the SIGSEGV into its own report and exit */
+    tcase_add_test_raise_signal(guard, guard_page_traps_without_handler, SIGSEGV);
+#endif
+    tcase_add_test(guard, handler_names_the_coroutine_and_aborts);
+    tcase_add_test(guard, handler_passes_other_faults_on);
+    tcase_add_test(guard, handler_install_twice_is_harmless);
+    suite_add_tcase(s, guard);
+
+    TCase *compact = tcase_create("compact");
+    tcase_add_checked_fixture(compact, alloc_setup, alloc_teardown);
+    tcase_add_test(compact, canary_abort_names_the_coroutine);
+    tcase_add_test(compact, compact_stack_within_bounds_runs);
+    tcase_add_test(compact, many_compact_coroutines_alive_at_once);
+    tcase_add_test(compact, stack_mode_arguments_are_checked);
+    suite_add_tcase(s, compact);
+
+    TCase *pool = tcase_create("pool");
+    tcase_add_checked_fixture(pool, alloc_setup, alloc_teardown);
+    tcase_add_test(pool, pool_reuses_a_freed_stack_without_mapping);
+    tcase_add_test(pool, pool_trim_and_size_zero_map_afresh);
+    tcase_add_test(pool, pool_matches_size_and_mode);
+    tcase_add_test(pool, threads_have_their_own_pools);
+    tcase_add_test(pool, high_water_tracks_use);
+    suite_add_tcase(s, pool);
+    return run_suite(s);
+}
