@@ -189,8 +189,9 @@ enum {
 /** Creation options. Always start from coro_options_init() or
  *  CORO_OPTIONS_INIT so that fields added later get their defaults. */
 typedef struct coro_options {
-    size_t stack_size; /* usable bytes, rounded up to pages; 0 = the process
-                          default for the stack mode */
+    size_t stack_size; /* bytes, rounded up to pages; 0 = the process default
+                          for the stack mode. All usable in GUARDED mode; in
+                          COMPACT mode the lowest 64 are the canary */
     unsigned flags;    /* CORO_PRIME, ... */
     const char *name;  /* for diagnostics; copied; NULL = "coroutine" */
     int stack_mode;    /* CORO_STACK_DEFAULT, _GUARDED or _COMPACT */

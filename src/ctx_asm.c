@@ -3,8 +3,8 @@
  *
  * The switch itself is in ctx_x86_64.S. A context is resumed by popping the
  * frame described there; a new context gets a frame that looks as if it had
- * been saved by coro__ctx_switch just before "returning" into
- * coro__ctx_trampoline, which calls entry(arg).
+ * been saved by coro__ctx_switch just before "returning" into the
+ * trampoline, which calls entry(arg).
  */
 #include "ctx.h"
 
@@ -15,7 +15,9 @@
 #include <errno.h>
 #include <stdint.h>
 
-__attribute__((visibility("hidden"))) void coro__ctx_trampoline(void);
+/* Inside the trampoline of ctx_x86_64.S: where a new context's first switch
+ * "returns" to. Only its address is used. */
+__attribute__((visibility("hidden"))) void coro__ctx_trampoline_ret(void);
 
 /* The saved frame at ctx->sp, lowest address first. Must match the push
  * order in ctx_x86_64.S. */
@@ -28,7 +30,7 @@ struct frame {
     uint64_t r12;  /* first entry: entry */
     uint64_t rbx;
     uint64_t rbp;  /* first entry: 0, ends frame-pointer backtraces */
-    uint64_t ret;  /* first entry: coro__ctx_trampoline */
+    uint64_t ret;  /* first entry: coro__ctx_trampoline_ret */
 };
 
 _Static_assert(sizeof(struct frame) == 64, "struct frame must match ctx_x86_64.S");
@@ -60,7 +62,7 @@ int coro__ctx_make(coro__ctx *ctx, void *stack_lo, size_t size, void (*entry)(vo
     f->r12 = (uint64_t)(uintptr_t)entry;
     f->rbx = 0;
     f->rbp = 0;
-    f->ret = (uint64_t)(uintptr_t)coro__ctx_trampoline;
+    f->ret = (uint64_t)(uintptr_t)coro__ctx_trampoline_ret;
     ctx->sp = f;
     return 0;
 }

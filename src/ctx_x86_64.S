@@ -87,20 +87,26 @@ coro__ctx_switch:
     .cfi_endproc
     .size   coro__ctx_switch, .-coro__ctx_switch
 
-/* The first switch into a new context "returns" here, with r12 = entry,
- * r13 = arg (from the initial frame) and rsp 16-byte aligned, so the call
- * below enters entry with rsp + 8 aligned to 16 as the ABI requires. entry
- * never returns (ctx.h); if it did, ud2 stops the process at once instead of
- * running off into whatever follows. The undefined return address ends
- * debugger backtraces and unwinding here. */
+/* The first switch into a new context "returns" to coro__ctx_trampoline_ret,
+ * with r12 = entry, r13 = arg (from the initial frame) and rsp 16-byte
+ * aligned, so the call below enters entry with rsp + 8 aligned to 16 as the
+ * ABI requires. entry never returns (ctx.h); if it did, ud2 stops the process
+ * at once instead of running off into whatever follows. The undefined return
+ * address ends debugger backtraces and unwinding here.
+ * The return address is past the endbr64, not the symbol itself, because
+ * unwinders look up "return address - 1": that must fall inside this
+ * function's CFI, not in the padding after coro__ctx_switch. */
     .globl  coro__ctx_trampoline
     .hidden coro__ctx_trampoline
+    .globl  coro__ctx_trampoline_ret
+    .hidden coro__ctx_trampoline_ret
     .type   coro__ctx_trampoline, @function
     .p2align 4
 coro__ctx_trampoline:
     .cfi_startproc
     .cfi_undefined %rip
     endbr64
+coro__ctx_trampoline_ret:
     movq    %r13, %rdi
     callq   *%r12
     ud2

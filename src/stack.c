@@ -6,9 +6,13 @@
 
 #include "coro_int.h"
 #include "sanitizer.h"
+#ifdef CORO_VALGRIND
+#include <valgrind/memcheck.h>
+#endif
 
 #include <errno.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,7 +24,6 @@
 /* ------------------------------------------------------------------------ */
 
 #ifdef CORO_TESTING
-#include <stdatomic.h>
 static _Atomic long fail_after = -1;
 static _Atomic long live_stacks;
 void coro__testing_fail_map_after(long n) { atomic_store(&fail_after, n); }
@@ -57,12 +60,16 @@ static void *map_anon(size_t size)
 
 size_t coro__page_size(void)
 {
-    static size_t page; /* a benign race: every thread stores the same value */
-    if (page == 0) {
-        long p = sysconf(_SC_PAGESIZE);
-        page = p > 0 ? (size_t)p : 4096u;
+    /* Every thread computes and stores the same value; atomic so that this is
+     * not a data race. */
+    static _Atomic size_t page;
+    size_t p = atomic_load_explicit(&page, memory_order_relaxed);
+    if (p == 0) {
+        long sys = sysconf(_SC_PAGESIZE);
+        p = sys > 0 ? (size_t)sys : 4096u;
+        atomic_store_explicit(&page, p, memory_order_relaxed);
     }
-    return page;
+    return p;
 }
 
 static int map_failed(size_t size, int err)
@@ -233,6 +240,11 @@ static void compact_give_back(coro__stack *st)
 bool coro__stack_canary_ok(const coro__stack *st)
 {
     const uint64_t *w = st->map;
+#ifdef CORO_VALGRIND
+    /* After an overrun and return, Memcheck marks the canary as below the
+     * stack pointer; reading it is this check's whole point. */
+    VALGRIND_MAKE_MEM_DEFINED(st->map, CORO__CANARY_BYTES);
+#endif
     uint64_t any = 0;
     for (unsigned i = 0; i < CORO__CANARY_BYTES / sizeof *w; i++)
         any |= w[i];
@@ -353,11 +365,12 @@ int coro__stack_alloc(coro__stack *st, size_t requested, int mode)
     size_t size = (requested + page - 1) / page * page;
     int rc;
     if (mode == CORO_STACK_COMPACT) {
-        size_t slot = (requested + CORO__CANARY_BYTES + page - 1) / page * page;
-        if (pool_take(st, slot - CORO__CANARY_BYTES, mode))
+        /* The slot is the rounded size; its lowest bytes are the canary, so
+         * a 16 KiB compact stack packs into exactly 16 KiB. */
+        if (pool_take(st, size - CORO__CANARY_BYTES, mode))
             rc = CORO_OK;
         else
-            rc = compact_take(st, slot);
+            rc = compact_take(st, size);
     } else {
         rc = pool_take(st, size, CORO_STACK_GUARDED) ? CORO_OK : guarded_map(st, size);
     }

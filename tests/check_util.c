@@ -6,6 +6,7 @@
 #include "stack.h"
 
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -32,15 +33,17 @@ void tr_add(transcript *t, const char *fmt, ...)
         t->len += (size_t)n < sizeof t->buf - t->len ? (size_t)n : sizeof t->buf - t->len - 1;
 }
 
-static long live, fail_after = -1;
+/* Atomic: thread tests allocate from several threads at once. */
+static _Atomic long live, fail_after = -1;
 
 static void *counting_alloc(void *udata, size_t size)
 {
     (void)udata;
-    if (fail_after == 0)
+    long n = atomic_load(&fail_after);
+    while (n > 0 && !atomic_compare_exchange_weak(&fail_after, &n, n - 1))
+        ;
+    if (n == 0)
         return NULL;
-    if (fail_after > 0)
-        fail_after--;
     void *p = malloc(size);
     if (p != NULL)
         live++;

@@ -3,7 +3,6 @@
  * SPDX-License-Identifier: MIT
  */
 #include "check_util.h"
-#include "sanitizer.h"
 #include "stack.h"
 
 #include <pthread.h>
@@ -141,8 +140,10 @@ END_TEST
 
 static void overflow_compact(void)
 {
-    /* A 16 KiB compact stack and ~20 KiB of frames: the canary goes. */
-    drive_named(recurse_then_yield, (void *)(intptr_t)20, "tiny", CORO_STACK_COMPACT,
+    /* A 16 KiB compact stack and ~24 KiB of frames: the canary goes. The
+     * first slot of an arena is its highest, so the overrun lands in free
+     * slots below it. */
+    drive_named(recurse_then_yield, (void *)(intptr_t)24, "tiny", CORO_STACK_COMPACT,
                 16 * 1024);
 }
 
@@ -165,7 +166,7 @@ START_TEST(compact_stack_within_bounds_runs)
     coro *c = NULL;
     ck_assert_int_eq(coro_create(&c, recurse_then_yield, (void *)(intptr_t)8, &opt), CORO_OK);
     ck_assert_int_eq(coro_stack_mode(c), CORO_STACK_COMPACT);
-    ck_assert_uint_ge(coro_stack_size(c), CORO_COMPACT_STACK_SIZE);
+    ck_assert_uint_eq(coro_stack_size(c), CORO_COMPACT_STACK_SIZE - 64);
     ck_assert_int_eq(coro_next(c, NULL), CORO_YIELDED);
     ck_assert_int_eq(coro_next(c, NULL), CORO_RETURNED);
     ck_assert_int_eq(coro_destroy(c), CORO_OK);
@@ -183,7 +184,7 @@ static void *count_up(coro *self, void *arg)
 
 START_TEST(many_compact_coroutines_alive_at_once)
 {
-    enum { N = 20000 };
+    enum { N = 4000 }; /* scale itself is measured by coro-bench scale */
     coro **cs = calloc(N, sizeof *cs);
     ck_assert_int_eq(coro_set_default_stack_mode(CORO_STACK_COMPACT), CORO_OK);
     for (intptr_t i = 0; i < N; i++) {
@@ -337,19 +338,26 @@ int main(void)
 {
     Suite *s = suite_create("stacks");
 
+    /* Deliberate crashes, tagged so that the Valgrind run can leave them out
+     * (a process Valgrind watches die by SIGSEGV is reported, by design). */
+    TCase *faults = tcase_create("faults");
+    tcase_set_tags(faults, "fault");
+    tcase_add_checked_fixture(faults, alloc_setup, alloc_teardown);
+    /* Under ASan this needs ASAN_OPTIONS=handle_segv=0 (scripts/test sets it),
+     * or ASan turns the SIGSEGV into its own report and exit. */
+    tcase_add_test_raise_signal(faults, guard_page_traps_without_handler, SIGSEGV);
+    tcase_add_test(faults, handler_names_the_coroutine_and_aborts);
+    tcase_add_test(faults, handler_passes_other_faults_on);
+    tcase_add_test(faults, canary_abort_names_the_coroutine);
+    suite_add_tcase(s, faults);
+
     TCase *guard = tcase_create("guard");
     tcase_add_checked_fixture(guard, alloc_setup, alloc_teardown);
-#ifndef CORO_ASAN /* ASan turns the SIGSEGV into its own report and exit */
-    tcase_add_test_raise_signal(guard, guard_page_traps_without_handler, SIGSEGV);
-#endif
-    tcase_add_test(guard, handler_names_the_coroutine_and_aborts);
-    tcase_add_test(guard, handler_passes_other_faults_on);
     tcase_add_test(guard, handler_install_twice_is_harmless);
     suite_add_tcase(s, guard);
 
     TCase *compact = tcase_create("compact");
     tcase_add_checked_fixture(compact, alloc_setup, alloc_teardown);
-    tcase_add_test(compact, canary_abort_names_the_coroutine);
     tcase_add_test(compact, compact_stack_within_bounds_runs);
     tcase_add_test(compact, many_compact_coroutines_alive_at_once);
     tcase_add_test(compact, stack_mode_arguments_are_checked);
