@@ -1,0 +1,194 @@
+/* coro-bench.c - the coro-bench command: options, the machine line, and the results table.
+ * SPDX-License-Identifier: MIT
+ *
+ * Prints one row per measured operation: the median, over --reps
+ * repetitions of at least --min-time seconds each, of nanoseconds per
+ * operation. --tsv prints "metric<TAB>value<TAB>unit" lines and nothing else
+ * on stdout; the machine description always goes to stderr.
+ */
+#include "rows.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/utsname.h>
+
+#define DEFAULT_REPS 7
+#define MIN_REPS 5
+#define MAX_REPS 1001
+#define DEFAULT_MIN_TIME 0.2
+#define MIN_MIN_TIME 0.2
+#define MAX_MIN_TIME 60.0
+
+static const bench_row *const rows[] = {
+    &bench_row_swapcontext_pair, &bench_row_next,          &bench_row_send,
+    &bench_row_throw_catch,      &bench_row_create_destroy, &bench_row_yield_from_1,
+    &bench_row_yield_from_10,    &bench_row_yield_from_100,
+};
+#define ROW_COUNT (sizeof rows / sizeof rows[0])
+
+typedef struct options {
+    bool tsv;
+    bench_config cfg;
+} options;
+
+static void usage(FILE *to)
+{
+    fprintf(to,
+            "usage: coro-bench [--tsv] [--reps N] [--min-time S] [--help]\n"
+            "  --tsv         print metric<TAB>value<TAB>unit lines only\n"
+            "  --reps N      repetitions per row, median reported (default %d, at least %d)\n"
+            "  --min-time S  seconds each repetition lasts at least (default %.1f, at least "
+            "%.1f)\n"
+            "The backend and machine are described on stderr.\n",
+            DEFAULT_REPS, MIN_REPS, DEFAULT_MIN_TIME, MIN_MIN_TIME);
+}
+
+static _Noreturn void bad_usage(const char *fmt, ...) CORO_PRINTF(1, 2);
+
+static void bad_usage(const char *fmt, ...)
+{
+    va_list ap;
+    fputs("coro-bench: ", stderr);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputc('\n', stderr);
+    usage(stderr);
+    exit(2);
+}
+
+static int parse_reps(const char *s)
+{
+    char *end = NULL;
+    errno = 0;
+    long n = strtol(s, &end, 10);
+    if (errno != 0 || end == s || *end != '\0' || n < MIN_REPS || n > MAX_REPS)
+        bad_usage("--reps wants a whole number from 5 to 1001, not '%s'", s);
+    return (int)n;
+}
+
+static double parse_min_time(const char *s)
+{
+    char *end = NULL;
+    errno = 0;
+    double t = strtod(s, &end);
+    if (errno != 0 || end == s || *end != '\0' || !(t >= MIN_MIN_TIME && t <= MAX_MIN_TIME))
+        bad_usage("--min-time wants seconds from 0.2 to 60, not '%s'", s);
+    return t;
+}
+
+static options parse_args(int argc, char **argv)
+{
+    options o = {false, {DEFAULT_REPS, DEFAULT_MIN_TIME}};
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (strcmp(a, "--tsv") == 0) {
+            o.tsv = true;
+        } else if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
+            usage(stdout);
+            exit(0);
+        } else if (strcmp(a, "--reps") == 0 || strcmp(a, "--min-time") == 0) {
+            if (i + 1 >= argc)
+                bad_usage("%s needs a value", a);
+            if (strcmp(a, "--reps") == 0)
+                o.cfg.reps = parse_reps(argv[++i]);
+            else
+                o.cfg.min_time = parse_min_time(argv[++i]);
+        } else {
+            bad_usage("unknown argument '%s'", a);
+        }
+    }
+    return o;
+}
+
+/* The first "model name" of /proc/cpuinfo into buf, or "unknown". */
+static void cpu_model(char *buf, size_t size)
+{
+    snprintf(buf, size, "unknown");
+    FILE *f = fopen("/proc/cpuinfo", "r");
+    if (f == NULL)
+        return;
+    char line[512];
+    while (fgets(line, sizeof line, f) != NULL) {
+        if (strncmp(line, "model name", 10) != 0)
+            continue;
+        const char *colon = strchr(line, ':');
+        if (colon == NULL)
+            continue;
+        const char *v = colon + 1 + strspn(colon + 1, " \t");
+        snprintf(buf, size, "%.*s", (int)strcspn(v, "\n"), v);
+        break;
+    }
+    fclose(f);
+}
+
+static void describe_machine(const bench_config *cfg)
+{
+    struct utsname u;
+    const char *machine = uname(&u) == 0 ? u.machine : "unknown";
+    char cpu[256];
+    cpu_model(cpu, sizeof cpu);
+    fprintf(stderr,
+            "coro-bench: libcoro %s, backend %s, machine %s, cpu %s; %d reps of >= %.3g s "
+            "per row\n",
+            coro_version_string(), coro_backend_name(), machine, cpu, cfg->reps,
+            cfg->min_time);
+}
+
+static double value_of(const double *values, const char *metric)
+{
+    for (size_t i = 0; i < ROW_COUNT; i++)
+        if (strcmp(rows[i]->metric, metric) == 0)
+            return values[i];
+    bench_fail("no row is named %s", metric);
+}
+
+/* The two ratios docs/benchmarks.md tracks; human output only. */
+static void print_ratio(const double *values, const char *num, const char *den, double goal)
+{
+    char name[64];
+    snprintf(name, sizeof name, "%s / %s", num, den);
+    printf("%-38s %6.3f  (goal <= %.2f)\n", name, value_of(values, num) / value_of(values, den),
+           goal);
+}
+
+/* A destroy that had to close a coroutine and met an error (spec F1/F2)
+ * means a body or the library misbehaved: fail the run. */
+static void unraisable(const coro *c, const coro_exc *exc, const char *what, void *udata)
+{
+    (void)udata;
+    bench_fail("%s in '%s': %s", what, coro_name(c),
+               exc != NULL ? exc->type->name : "the body ignored GeneratorExit");
+}
+
+int main(int argc, char **argv)
+{
+    options o = parse_args(argc, argv);
+    describe_machine(&o.cfg);
+    coro_set_unraisable_hook(unraisable, NULL);
+
+    double values[ROW_COUNT];
+    bench_measure(rows, ROW_COUNT, &o.cfg, values);
+    coro_stack_pool_trim(); /* every row is torn down: hand the pooled stacks back */
+    if (!o.tsv)
+        printf("%-22s %12s  %s\n", "metric", "value", "unit");
+    for (size_t i = 0; i < ROW_COUNT; i++) {
+        if (o.tsv)
+            printf("%s\t%.1f\tns\n", rows[i]->metric, values[i]);
+        else
+            printf("%-22s %12.1f  %s\n", rows[i]->metric, values[i], "ns");
+    }
+    if (!o.tsv) {
+        putchar('\n');
+        print_ratio(values, "send_ns", "swapcontext_pair_ns", 1.10);
+        print_ratio(values, "yield_from_100_ns", "yield_from_1_ns", 1.50);
+    }
+    if (fflush(stdout) != 0 || ferror(stdout)) {
+        fprintf(stderr, "coro-bench: could not write the results\n");
+        return 1;
+    }
+    return 0;
+}
