@@ -81,7 +81,7 @@ long alloc_live(void) { return live; }
 int run_suite(Suite *s)
 {
     SRunner *sr = srunner_create(s);
-    srunner_set_fork_status(sr, CK_FORK);
+    srunner_set_fork_status(sr, CK_FORK_GETENV); /* CK_FORK=no to debug */
     srunner_run_all(sr, CK_NORMAL);
     int failed = srunner_ntests_failed(sr);
     srunner_free(sr);
