@@ -8,8 +8,9 @@
  * Return-value rule, stated once for every function below that returns int:
  *   0 or a positive status  the call went through (see enum coro_status);
  *   a negative CORO_E*      misuse or failure; nothing happened to the
- *                           coroutine, and coro_last_error() says why in
- *                           words.
+ *                           coroutine (one exception: CORO_EIGNORED from
+ *                           coro_close, after the body ran and yielded), and
+ *                           coro_last_error() says why in words.
  *
  * Values travel as void * in both directions. NULL plays Python's None:
  * next(c) is send(c, NULL), and only a NULL may be sent to a coroutine that
@@ -95,7 +96,9 @@ CORO_API const char *coro_strerror(int code);
 /** The enumerator's name without the prefix, e.g. "ERUNNING"; "UNKNOWN" otherwise. */
 CORO_API const char *coro_err_name(int code);
 /** Details of the most recent failure on this thread: what happened and what
- *  to do, e.g. which allocation failed. Never NULL; "" when nothing failed. */
+ *  to do, e.g. which allocation failed. Never NULL; "" until the first
+ *  failure. Not cleared by calls that succeed: read it right after the
+ *  failing call. */
 CORO_API const char *coro_last_error(void);
 
 /* ======================================================================== */
@@ -334,7 +337,8 @@ CORO_API int coro_yield_from(coro *self, coro *sub, void **result);
 
 /** `yield from` a coroutine made for the occasion: creates fn(sub, arg) with
  *  default options, delegates to it, and destroys it when the delegation ends
- *  however it ends. Returns as coro_yield_from, or CORO_ENOMEM. */
+ *  however it ends. Returns as coro_yield_from, or CORO_ENOMEM, or
+ *  CORO_EINVAL for a NULL fn. */
 CORO_API int coro_yield_from_fn(coro *self, coro_fn fn, void *arg, void **result);
 
 /** `yield from` a foreign iterator described by vt. Returns as
@@ -360,12 +364,15 @@ CORO_API _Noreturn void coro_reraise(coro *self);
 
 /** Registers fn(arg) to run when the body ends, however it ends: return,
  *  raise, close or destroy (Python's finally). Handlers run newest first, on
- *  the coroutine's stack, and may yield.
+ *  the coroutine's stack, and may yield. The one exception: handlers still
+ *  pending when coro_destroy frees a body that ignored GeneratorExit are
+ *  dropped without running (as Python drops the frame).
  *  @return CORO_OK; CORO_ENOMEM; CORO_EINVAL for a NULL fn; CORO_ENOTCURRENT. */
 CORO_API int coro_defer(coro *self, void (*fn)(void *arg), void *arg);
 
 /** Removes the newest cleanup handler, running it first if `run` is true: the
- *  normal end of a try/finally block. CORO_EINVAL if there is none. */
+ *  normal end of a try/finally block. CORO_EINVAL if there is none;
+ *  CORO_ENOTCURRENT as coro_yield. */
 CORO_API int coro_defer_pop(coro *self, bool run);
 
 /* ======================================================================== */
@@ -373,7 +380,10 @@ CORO_API int coro_defer_pop(coro *self, bool run);
 /* ======================================================================== */
 
 /** The state of c (a coro_state, >= 0), or CORO_EINVAL for NULL. A delegator
- *  reports CORO_RUNNING while anything below it in its yield from chain runs. */
+ *  reports CORO_RUNNING while a driver call that went through it runs
+ *  anything below it in its yield from chain (as Python's gi_running); a sub
+ *  driven directly does not make its delegator RUNNING. O(1), except for a
+ *  delegator in the middle of a chain: O(depth). */
 CORO_API int coro_get_state(const coro *c);
 
 /** "GEN_CREATED", "GEN_RUNNING", "GEN_SUSPENDED", "GEN_CLOSED", or
@@ -439,6 +449,8 @@ CORO_API size_t coro_get_default_stack_size(void);
 /** Sets the stack size for compact coroutines created without one (raised to
  *  CORO_MIN_STACK_SIZE if below). CORO_EINVAL for 0. */
 CORO_API int coro_set_default_compact_stack_size(size_t size);
+/** The current default size of compact stacks. */
+CORO_API size_t coro_get_default_compact_stack_size(void);
 
 /** Sets the stack mode used when coro_options.stack_mode is
  *  CORO_STACK_DEFAULT: CORO_STACK_GUARDED (the initial default) or
@@ -448,9 +460,10 @@ CORO_API int coro_set_default_stack_mode(int mode);
 CORO_API int coro_get_default_stack_mode(void);
 
 /** Sets how many freed stacks each thread keeps for reuse (0 disables the
- *  pool; at most 64, CORO_EINVAL above). The 16 most recent keep their
- *  memory; older ones are handed back to the kernel with madvise and keep
- *  only their mapping. Default 64. */
+ *  pool; at most 64, CORO_EINVAL above). A stack entering a pool that holds
+ *  fewer than 16 keeps its memory; one entering a fuller pool has its memory
+ *  handed back to the kernel with madvise and keeps only its mapping.
+ *  Default 64. */
 CORO_API int coro_set_stack_pool_size(size_t n);
 
 /** Unmaps every stack in this thread's pool (a thread's pool is also emptied

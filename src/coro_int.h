@@ -70,8 +70,9 @@ typedef struct coro__defer {
  *
  * Delegation (yield from), see delegate.c and docs/design.md:
  *  - `sub` / `sub_vt` / `sub_it`: what this coroutine is parked on, NULL when
- *    not delegating. `sub_closed` marks a sub that finished without its
- *    delegator being told (it ends the delegation on the next forwarded op).
+ *    not delegating. The sub may have finished without its delegator being
+ *    told (driven or closed directly): the next forwarded operation meets a
+ *    CLOSED coroutine and ends the delegation (spec Y13).
  *  - `linked` is true when sub->parent == this: the driver may then skip this
  *    coroutine and switch straight to the chain's leaf. A chain is the path of
  *    linked coroutines root -> ... -> leaf; only its leaf can be executing.
@@ -92,7 +93,8 @@ struct coro {
     bool handling;       /* exc is an exception the body is handling: a new
                             raise records it as __context__ */
     bool linked;
-    bool sub_closed;
+    bool sub_owned;      /* sub was made by coro_yield_from_fn: destroy it
+                            with this coroutine if the delegation never ends */
     coro_exc exc;        /* thrown in, or escaped out (coro_exception) */
     coro__defer *defers;
 
@@ -140,7 +142,8 @@ coro *coro__target(coro *c, bool *running);
  * because a driver call entered its chain at or above it. */
 bool coro__chain_running(const coro *c);
 /* Called by a finishing coroutine with a parent while it is the entry of the
- * run: the delegator above is told nothing, so mark its sub closed. */
+ * run: unlinks it, so the delegator above becomes the leaf of its chain and
+ * meets the CLOSED sub on its next forwarded operation. */
 void coro__detach_from_parent(coro *c);
 
 /* --- alloc.c --- */

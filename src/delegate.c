@@ -201,6 +201,9 @@ int coro_yield_from(coro *self, coro *sub, void **result)
          * served by forwarding alone) or sub is this very coroutine. */
         if (sub->parent == NULL && sub != self && sub->state == CORO_SUSPENDED)
             link(self, sub);
+        /* An exception the sub handled is no business of ours: both paths
+         * must show none here (the fast path never touches self->exc). */
+        self->exc.type = NULL;
         coro__park(self, value); /* spec Y2: sub's value goes to our driver */
 
         if (self->op == CORO__OP_SUB_DONE) {
@@ -229,6 +232,7 @@ int coro_yield_from(coro *self, coro *sub, void **result)
     case CORO_RETURNED: /* spec Y7 */
         if (result != NULL)
             *result = value;
+        self->exc.type = NULL; /* a throw the sub handled leaves nothing here */
         st = CORO_OK;
         break;
     case CORO_RAISED: /* spec Y8 */
@@ -259,25 +263,45 @@ int coro_yield_from_fn(coro *self, coro_fn fn, void *arg, void **result)
     if (rc != CORO_OK)
         return rc;
     /* yield from always returns (exceptions come back as CORO_THROWN), so
-     * the sub is destroyed on every way out. */
+     * the sub is destroyed here on every way out but one: coro_destroy of
+     * this coroutine while it is parked (after it ignored GeneratorExit),
+     * which never returns here; sub_owned tells coro_destroy to do it. */
+    self->sub_owned = true;
     rc = coro_yield_from(self, sub, result);
+    self->sub_owned = false;
     coro_destroy(sub);
     return rc;
 }
 
-/* What a foreign iterator reports, checked: anything but the three statuses
- * is a broken iterator, reported as a RuntimeError in the delegator. */
-static int checked(const coro_iter_vtable *vt, int st, coro_exc *e)
+/* A foreign iterator broke its contract: report it as a RuntimeError in the
+ * delegator, naming the iterator and what it returned. */
+static int invalid_status(const coro_iter_vtable *vt, int st, coro_exc *e)
 {
-    if (st == CORO_YIELDED || st == CORO_RETURNED)
-        return st;
-    if (st == CORO_RAISED && e->type != NULL)
-        return st;
     char msg[CORO_EXC_MSG_MAX];
     snprintf(msg, sizeof msg, "iterator '%s' returned an invalid status %d",
              vt->name ? vt->name : "?", st);
     coro_exc_set(e, &coro_RuntimeError, msg);
     return CORO_RAISED;
+}
+
+/* What next/send/throw_ report, checked: CORO_YIELDED, CORO_RETURNED, or
+ * CORO_RAISED with an exception filled in. */
+static int checked(const coro_iter_vtable *vt, int st, coro_exc *e)
+{
+    if (st == CORO_YIELDED || st == CORO_RETURNED || (st == CORO_RAISED && e->type != NULL))
+        return st;
+    return invalid_status(vt, st, e);
+}
+
+/* What close reports, checked: CORO_OK or CORO_RETURNED (closed; a value is
+ * discarded, spec Y5) become CORO_OK; CORO_RAISED needs an exception. */
+static int checked_close(const coro_iter_vtable *vt, int st, coro_exc *e)
+{
+    if (st == CORO_OK || st == CORO_RETURNED)
+        return CORO_OK;
+    if (st == CORO_RAISED && e->type != NULL)
+        return st;
+    return invalid_status(vt, st, e);
 }
 
 int coro_yield_from_iter(coro *self, const coro_iter_vtable *vt, void *it, void **result)
@@ -299,6 +323,7 @@ int coro_yield_from_iter(coro *self, const coro_iter_vtable *vt, void *it, void 
     void *value = NULL;
     int st = checked(vt, vt->next(it, &value, &e), &e);
     while (st == CORO_YIELDED) {
+        self->exc.type = NULL; /* as in coro_yield_from: nothing pending here */
         coro__park(self, value);
         e = (coro_exc){0};
         if (self->op == CORO__OP_SEND) {
@@ -321,9 +346,8 @@ int coro_yield_from_iter(coro *self, const coro_iter_vtable *vt, void *it, void 
             e = thrown;
             if (vt->close != NULL) {
                 coro_exc ce = {0};
-                int cst = vt->close(it, &ce);
-                if (cst == CORO_RAISED)
-                    e = ce.type != NULL ? ce : e;
+                if (checked_close(vt, vt->close(it, &ce), &ce) == CORO_RAISED)
+                    e = ce; /* its exception, or RuntimeError for a bad status */
             }
         } else if (vt->throw_ != NULL) {
             st = checked(vt, vt->throw_(it, &thrown, &value, &e), &e);
@@ -337,6 +361,7 @@ int coro_yield_from_iter(coro *self, const coro_iter_vtable *vt, void *it, void 
     if (st == CORO_RETURNED) {
         if (result != NULL)
             *result = value;
+        self->exc.type = NULL;
         return CORO_OK;
     }
     return surface(self, &e);

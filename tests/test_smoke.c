@@ -9,7 +9,11 @@ START_TEST(version_matches_header)
 {
     ck_assert_uint_eq(coro_version(), CORO_VERSION_HEX);
     ck_assert_str_eq(coro_version_string(), "0.1.0");
+#if defined(CORO_BACKEND_ASM)
+    ck_assert_str_eq(coro_backend_name(), "asm-x86_64");
+#else
     ck_assert_str_eq(coro_backend_name(), "ucontext");
+#endif
 }
 END_TEST
 
