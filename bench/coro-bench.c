@@ -23,10 +23,16 @@
 #define MAX_MIN_TIME 60.0
 
 static const bench_row *const rows[] = {
-    &bench_row_swapcontext_pair, &bench_row_next,          &bench_row_send,
-    &bench_row_throw_catch,      &bench_row_create_destroy, &bench_row_yield_from_1,
+    &bench_row_swapcontext_pair, &bench_row_next,
+    &bench_row_send,             &bench_row_throw_catch,
+    &bench_row_makecontext,      &bench_row_create_destroy,
+    &bench_row_create_destroy_pooled, &bench_row_yield_from_1,
     &bench_row_yield_from_10,    &bench_row_yield_from_100,
 };
+
+/* rss_per_coroutine_bytes: default coroutines (guarded 256 KiB stacks) alive
+ * at once, each run to its first yield. */
+#define RSS_SAMPLE 10000
 #define ROW_COUNT (sizeof rows / sizeof rows[0])
 
 typedef struct options {
@@ -38,10 +44,13 @@ static void usage(FILE *to)
 {
     fprintf(to,
             "usage: coro-bench [--tsv] [--reps N] [--min-time S] [--help]\n"
+            "       coro-bench scale N [--compact] [--tsv]\n"
             "  --tsv         print metric<TAB>value<TAB>unit lines only\n"
             "  --reps N      repetitions per row, median reported (default %d, at least %d)\n"
             "  --min-time S  seconds each repetition lasts at least (default %.1f, at least "
             "%.1f)\n"
+            "scale: N coroutines alive at once, each run to its first yield\n"
+            "  (--compact: compact stacks); prints scale_live and scale_rss_bytes\n"
             "The backend and machine are described on stderr.\n",
             DEFAULT_REPS, MIN_REPS, DEFAULT_MIN_TIME, MIN_MIN_TIME);
 }
@@ -166,6 +175,8 @@ static void unraisable(const coro *c, const coro_exc *exc, const char *what, voi
 
 int main(int argc, char **argv)
 {
+    if (argc >= 2 && strcmp(argv[1], "scale") == 0)
+        return bench_scale_main(argc, argv);
     options o = parse_args(argc, argv);
     describe_machine(&o.cfg);
     coro_set_unraisable_hook(unraisable, NULL);
@@ -181,6 +192,14 @@ int main(int argc, char **argv)
         else
             printf("%-22s %12.1f  %s\n", rows[i]->metric, values[i], "ns");
     }
+    long live = 0, rss = 0;
+    if (bench_scale(RSS_SAMPLE, CORO_STACK_GUARDED, &live, &rss) != CORO_OK || live == 0)
+        bench_fail("could not keep %d coroutines alive for rss_per_coroutine_bytes", RSS_SAMPLE);
+    if (o.tsv)
+        printf("rss_per_coroutine_bytes\t%.0f\tbytes\n", (double)rss / (double)live);
+    else
+        printf("%-22s %12.0f  %s\n", "rss_per_coroutine_bytes", (double)rss / (double)live,
+               "bytes");
     if (!o.tsv) {
         putchar('\n');
         print_ratio(values, "send_ns", "swapcontext_pair_ns", 1.10);

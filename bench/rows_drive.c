@@ -139,12 +139,13 @@ static void *setup_nothing(long param)
 static void teardown_nothing(void *state) { (void)state; }
 
 /* The whole life of a coroutine with the default options (a guarded stack of
- * CORO_DEFAULT_STACK_SIZE, 256 KiB, from the per-thread pool after the first):
- * create, run to the first yield, close (GeneratorExit thrown in and
- * propagated) and free. */
-static void run_create_destroy(void *state, uint64_t iters)
+ * CORO_DEFAULT_STACK_SIZE, 256 KiB): create, run to the first yield, close
+ * (GeneratorExit thrown in and propagated) and free. create_destroy_ns turns
+ * the per-thread stack pool off, so every stack is mapped and unmapped;
+ * create_destroy_pooled_ns leaves it on, so every stack after the first is
+ * reused. */
+static void life_cycles(uint64_t iters)
 {
-    (void)state;
     for (uint64_t i = 0; i < iters; i++) {
         coro *c = NULL;
         void *out = &out;
@@ -154,6 +155,21 @@ static void run_create_destroy(void *state, uint64_t iters)
     }
 }
 
+static void run_create_destroy(void *state, uint64_t iters)
+{
+    (void)state;
+    bench_expect("coro_set_stack_pool_size", coro_set_stack_pool_size(0), CORO_OK);
+    coro_stack_pool_trim();
+    life_cycles(iters);
+    bench_expect("coro_set_stack_pool_size", coro_set_stack_pool_size(64), CORO_OK);
+}
+
+static void run_create_destroy_pooled(void *state, uint64_t iters)
+{
+    (void)state;
+    life_cycles(iters);
+}
+
 const bench_row bench_row_next = {"next_ns", 0, setup_yield_forever, run_next,
                                   teardown_destroy};
 const bench_row bench_row_send = {"send_ns", 0, setup_echo, run_send, teardown_destroy};
@@ -161,3 +177,5 @@ const bench_row bench_row_throw_catch = {"throw_catch_ns", 0, setup_catch_foreve
                                          run_throw_catch, teardown_destroy};
 const bench_row bench_row_create_destroy = {"create_destroy_ns", 0, setup_nothing,
                                             run_create_destroy, teardown_nothing};
+const bench_row bench_row_create_destroy_pooled = {"create_destroy_pooled_ns", 0, setup_nothing,
+                                                   run_create_destroy_pooled, teardown_nothing};

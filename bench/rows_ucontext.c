@@ -1,4 +1,4 @@
-/* rows_ucontext.c - swapcontext_pair_ns: two raw glibc swapcontext calls per round trip.
+/* rows_ucontext.c - swapcontext_pair_ns and makecontext_ns: raw glibc ucontext.
  * SPDX-License-Identifier: MIT
  *
  * The floor of the ucontext backend: main switches to a context on a stack of
@@ -57,3 +57,36 @@ static void teardown(void *state)
 }
 
 const bench_row bench_row_swapcontext_pair = {"swapcontext_pair_ns", 0, setup, run, teardown};
+
+/* makecontext_ns: getcontext + makecontext on a stack that already exists,
+ * the least any ucontext create can cost; create_destroy_pooled_ns is
+ * compared with it. */
+static void *setup_make(long param)
+{
+    (void)param;
+    partner_stack = malloc(RAW_STACK_SIZE);
+    if (partner_stack == NULL)
+        bench_fail("out of memory for a %u-byte ucontext stack", RAW_STACK_SIZE);
+    return partner_stack;
+}
+
+/* Out of line: getcontext returns twice in principle, which would make the
+ * loop counter of its caller a -Wclobbered hazard. */
+__attribute__((noinline)) static void make_one(ucontext_t *uc, void *stack)
+{
+    if (getcontext(uc) != 0)
+        bench_fail("getcontext failed");
+    uc->uc_stack.ss_sp = stack;
+    uc->uc_stack.ss_size = RAW_STACK_SIZE;
+    uc->uc_link = NULL;
+    makecontext(uc, partner, 0);
+}
+
+static void run_make(void *state, uint64_t iters)
+{
+    static ucontext_t uc;
+    for (uint64_t i = 0; i < iters; i++)
+        make_one(&uc, state);
+}
+
+const bench_row bench_row_makecontext = {"makecontext_ns", 0, setup_make, run_make, teardown};
