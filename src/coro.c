@@ -88,22 +88,25 @@ void coro_options_init(coro_options *opt)
         *opt = (coro_options)CORO_OPTIONS_INIT;
 }
 
-int coro_set_default_stack_size(size_t size)
+/* Stores a default stack size, raised to the minimum; 0 is refused. */
+static int set_default_size(size_t *slot, size_t size, const char *fn)
 {
     if (size == 0)
-        return coro__fail(CORO_EINVAL, "coro_set_default_stack_size: size must not be 0");
-    default_stack_size = size < CORO_MIN_STACK_SIZE ? CORO_MIN_STACK_SIZE : size;
+        return coro__fail(CORO_EINVAL, "%s: size must not be 0", fn);
+    *slot = size < CORO_MIN_STACK_SIZE ? CORO_MIN_STACK_SIZE : size;
     return CORO_OK;
+}
+
+int coro_set_default_stack_size(size_t size)
+{
+    return set_default_size(&default_stack_size, size, "coro_set_default_stack_size");
 }
 
 size_t coro_get_default_stack_size(void) { return default_stack_size; }
 
 int coro_set_default_compact_stack_size(size_t size)
 {
-    if (size == 0)
-        return coro__fail(CORO_EINVAL, "coro_set_default_compact_stack_size: size must not be 0");
-    default_compact_size = size < CORO_MIN_STACK_SIZE ? CORO_MIN_STACK_SIZE : size;
-    return CORO_OK;
+    return set_default_size(&default_compact_size, size, "coro_set_default_compact_stack_size");
 }
 
 size_t coro_get_default_compact_stack_size(void) { return default_compact_size; }
@@ -406,18 +409,23 @@ static _Noreturn void finish(coro *self, int status, void *value)
     die("a finished coroutine was resumed (internal error)");
 }
 
-/* Runs the cleanup handlers newest first. Each is unlinked before it runs, so
- * a handler that raises or yields never runs twice. */
+/* Unlinks the newest cleanup handler and runs it. Unlinked first, so a
+ * handler that raises or yields never runs twice. */
+static void run_newest_defer(coro *self)
+{
+    coro__defer *d = self->defers;
+    self->defers = d->next;
+    void (*fn)(void *) = d->fn;
+    void *arg = d->arg;
+    coro__free(d, sizeof *d);
+    fn(arg);
+}
+
+/* Runs the cleanup handlers newest first (the body returned). */
 static void run_defers(coro *self)
 {
-    while (self->defers != NULL) {
-        coro__defer *d = self->defers;
-        self->defers = d->next;
-        void (*fn)(void *) = d->fn;
-        void *arg = d->arg;
-        coro__free(d, sizeof *d);
-        fn(arg);
-    }
+    while (self->defers != NULL)
+        run_newest_defer(self);
 }
 
 /* Propagates *e out of the body: handlers first (during them the exception
@@ -430,12 +438,7 @@ static _Noreturn void propagate(coro *self, const coro_exc *e)
     while (self->defers != NULL) {
         self->exc = pending;
         self->handling = true;
-        coro__defer *d = self->defers;
-        self->defers = d->next;
-        void (*fn)(void *) = d->fn;
-        void *arg = d->arg;
-        coro__free(d, sizeof *d);
-        fn(arg);
+        run_newest_defer(self);
     }
     pep479(&pending);
     self->exc = pending;
@@ -721,12 +724,12 @@ int coro_defer_pop(coro *self, bool run)
     coro__defer *d = self->defers;
     if (d == NULL)
         return coro__fail(CORO_EINVAL, "coro_defer_pop: no cleanup handler is registered");
-    self->defers = d->next;
-    void (*fn)(void *) = d->fn;
-    void *arg = d->arg;
-    coro__free(d, sizeof *d);
-    if (run)
-        fn(arg);
+    if (run) {
+        run_newest_defer(self);
+    } else {
+        self->defers = d->next;
+        coro__free(d, sizeof *d);
+    }
     return CORO_OK;
 }
 
