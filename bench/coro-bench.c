@@ -5,6 +5,11 @@
  * repetitions of at least --min-time seconds each, of nanoseconds per
  * operation. --tsv prints "metric<TAB>value<TAB>unit" lines and nothing else
  * on stdout; the machine description always goes to stderr.
+ *
+ * After the library's rows come the peers, for comparison in the same run:
+ * other libraries' context switches (rows_peers.c, measured round robin with
+ * the library's rows) and CPython's generator send (cpython.c). A peer that
+ * is not available is skipped with a note on stderr and prints no row.
  */
 #include "rows.h"
 
@@ -51,6 +56,9 @@ static void usage(FILE *to)
             "%.1f)\n"
             "scale: N coroutines alive at once, each run to its first yield\n"
             "  (--compact: compact stacks); prints scale_live and scale_rss_bytes\n"
+            "After the library's rows come the peers when available: Boost.Context and PCL\n"
+            "  (found at build time) and CPython (python3 in PATH); a missing peer is\n"
+            "  skipped with a note on stderr.\n"
             "The backend and machine are described on stderr.\n",
             DEFAULT_REPS, MIN_REPS, DEFAULT_MIN_TIME, MIN_MIN_TIME);
 }
@@ -147,21 +155,61 @@ static void describe_machine(const bench_config *cfg)
             cfg->min_time);
 }
 
-static double value_of(const double *values, const char *metric)
+/* Every number coro-bench prints, in the order it prints them. */
+#define MAX_RESULTS (ROW_COUNT + BENCH_PEER_COUNT + 1 + BENCH_CPYTHON_ROWS)
+typedef struct results {
+    size_t n;
+    const char *metric[MAX_RESULTS];
+    double value[MAX_RESULTS];
+    const char *unit[MAX_RESULTS]; /* "ns" (one decimal) or "bytes" (none) */
+} results;
+
+static void add_result(results *r, const char *metric, double value, const char *unit)
 {
-    for (size_t i = 0; i < ROW_COUNT; i++)
-        if (strcmp(rows[i]->metric, metric) == 0)
-            return values[i];
-    bench_fail("no row is named %s", metric);
+    if (r->n == MAX_RESULTS)
+        bench_fail("more than %d results", (int)MAX_RESULTS);
+    r->metric[r->n] = metric;
+    r->value[r->n] = value;
+    r->unit[r->n] = unit;
+    r->n++;
 }
 
-/* The two ratios docs/benchmarks.md tracks; human output only. */
-static void print_ratio(const double *values, const char *num, const char *den, double goal)
+/* The value of `metric` into *value; false if the run has no such row (a
+ * skipped peer). */
+static bool value_of(const results *r, const char *metric, double *value)
 {
-    char name[64];
+    for (size_t i = 0; i < r->n; i++)
+        if (strcmp(r->metric[i], metric) == 0) {
+            *value = r->value[i];
+            return true;
+        }
+    return false;
+}
+
+static void print_results(const results *r, bool tsv)
+{
+    if (!tsv)
+        printf("%-26s %12s  %s\n", "metric", "value", "unit");
+    for (size_t i = 0; i < r->n; i++) {
+        int decimals = strcmp(r->unit[i], "ns") == 0 ? 1 : 0;
+        if (tsv)
+            printf("%s\t%.*f\t%s\n", r->metric[i], decimals, r->value[i], r->unit[i]);
+        else
+            printf("%-26s %12.*f  %s\n", r->metric[i], decimals, r->value[i], r->unit[i]);
+    }
+}
+
+/* The ratios docs/benchmarks.md tracks; human output only, and only when
+ * both rows exist. at_most: the goal is an upper bound, else a lower one. */
+static void print_ratio(const results *r, const char *num, const char *den, bool at_most,
+                        double goal)
+{
+    double n = 0.0, d = 0.0;
+    if (!value_of(r, num, &n) || !value_of(r, den, &d))
+        return;
+    char name[80];
     snprintf(name, sizeof name, "%s / %s", num, den);
-    printf("%-38s %6.3f  (goal <= %.2f)\n", name, value_of(values, num) / value_of(values, den),
-           goal);
+    printf("%-48s %7.3f  (goal %s %.2f)\n", name, n / d, at_most ? "<=" : ">=", goal);
 }
 
 /* A destroy that had to close a coroutine and met an error (spec F1/F2)
@@ -181,29 +229,43 @@ int main(int argc, char **argv)
     describe_machine(&o.cfg);
     coro_set_unraisable_hook(unraisable, NULL);
 
-    double values[ROW_COUNT];
-    bench_measure(rows, ROW_COUNT, &o.cfg, values);
-    coro_stack_pool_trim(); /* every row is torn down: hand the pooled stacks back */
-    if (!o.tsv)
-        printf("%-22s %12s  %s\n", "metric", "value", "unit");
-    for (size_t i = 0; i < ROW_COUNT; i++) {
-        if (o.tsv)
-            printf("%s\t%.1f\tns\n", rows[i]->metric, values[i]);
+    /* The library's rows and the peers compiled in, measured round robin. */
+    const bench_row *measured[ROW_COUNT + BENCH_PEER_COUNT];
+    size_t n_measured = 0;
+    for (size_t i = 0; i < ROW_COUNT; i++)
+        measured[n_measured++] = rows[i];
+    for (size_t i = 0; i < BENCH_PEER_COUNT; i++) {
+        if (bench_peers[i].row != NULL)
+            measured[n_measured++] = bench_peers[i].row;
         else
-            printf("%-22s %12.1f  %s\n", rows[i]->metric, values[i], "ns");
+            fprintf(stderr, "coro-bench: skipped %s: %s\n", bench_peers[i].metric,
+                    bench_peers[i].missing);
     }
+    double values[ROW_COUNT + BENCH_PEER_COUNT];
+    bench_measure(measured, n_measured, &o.cfg, values);
+    coro_stack_pool_trim(); /* every row is torn down: hand the pooled stacks back */
+
     long live = 0, rss = 0;
     if (bench_scale(RSS_SAMPLE, CORO_STACK_GUARDED, &live, &rss) != CORO_OK || live == 0)
         bench_fail("could not keep %d coroutines alive for rss_per_coroutine_bytes", RSS_SAMPLE);
-    if (o.tsv)
-        printf("rss_per_coroutine_bytes\t%.0f\tbytes\n", (double)rss / (double)live);
-    else
-        printf("%-22s %12.0f  %s\n", "rss_per_coroutine_bytes", (double)rss / (double)live,
-               "bytes");
+    double cpython[BENCH_CPYTHON_ROWS];
+    bool have_cpython = bench_cpython(&o.cfg, cpython);
+
+    results r = {0};
+    for (size_t i = 0; i < ROW_COUNT; i++)
+        add_result(&r, measured[i]->metric, values[i], "ns");
+    add_result(&r, "rss_per_coroutine_bytes", (double)rss / (double)live, "bytes");
+    for (size_t i = ROW_COUNT; i < n_measured; i++)
+        add_result(&r, measured[i]->metric, values[i], "ns");
+    for (size_t i = 0; have_cpython && i < BENCH_CPYTHON_ROWS; i++)
+        add_result(&r, bench_cpython_metrics[i], cpython[i], "ns");
+    print_results(&r, o.tsv);
     if (!o.tsv) {
         putchar('\n');
-        print_ratio(values, "send_ns", "swapcontext_pair_ns", 1.10);
-        print_ratio(values, "yield_from_100_ns", "yield_from_1_ns", 1.50);
+        print_ratio(&r, "send_ns", "swapcontext_pair_ns", true, 1.10);
+        print_ratio(&r, "yield_from_100_ns", "yield_from_1_ns", true, 1.50);
+        print_ratio(&r, "send_ns", "boost_fcontext_pair_ns", true, 1.50);
+        print_ratio(&r, "cpython_send_ns", "send_ns", false, 5.0);
     }
     if (fflush(stdout) != 0 || ferror(stdout)) {
         fprintf(stderr, "coro-bench: could not write the results\n");

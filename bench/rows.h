@@ -27,6 +27,27 @@ extern const bench_row bench_row_yield_from_100;
  * rows do the same work at the bottom. */
 void *bench_body_echo(coro *self, void *arg);
 
+/* rows_peers.c: other libraries' context switches, measured in the same run.
+ * A peer whose library was not found at build time has row == NULL and
+ * `missing` says why; coro-bench skips it with that note. */
+typedef struct bench_peer {
+    const char *metric;   /* its row's metric, also when the row is missing */
+    const bench_row *row; /* NULL when not compiled in */
+    const char *missing;  /* the note for a NULL row */
+} bench_peer;
+#define BENCH_PEER_COUNT 2
+extern const bench_peer bench_peers[BENCH_PEER_COUNT]; /* boost_fcontext_pair_ns, pcl_pair_ns */
+
+/* cpython.c: CPython's generator send, measured by running python3. */
+#define BENCH_CPYTHON_ROWS 4
+/* cpython_send_ns, cpython_yield_from_1_ns, _10_ns, _100_ns. */
+extern const char *const bench_cpython_metrics[BENCH_CPYTHON_ROWS];
+/* Runs python3 (from PATH) to measure those rows with cfg's repetitions and
+ * minimum time, and stores their medians in values[] in that order. Returns
+ * false, after a note on stderr for each row saying why, when python3 is
+ * missing or fails; then values[] means nothing. */
+bool bench_cpython(const bench_config *cfg, double *values);
+
 /* scale.c: many coroutines alive at once and what they cost in memory. */
 
 /* Resident memory of this process in bytes (from /proc/self/statm). */

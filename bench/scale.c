@@ -66,8 +66,8 @@ int bench_scale(long n, int mode, long *live, long *rss)
     free(cs);
     coro_stack_pool_trim();
     if (rc != CORO_OK)
-        fprintf(stderr, "coro-bench: scale stopped after %ld coroutines: %s: %s\n", made,
-                coro_strerror(rc), why);
+        fprintf(stderr, "coro-bench: scale stopped at coroutine %ld (%ld alive): %s: %s\n",
+                made, *live, coro_strerror(rc), why);
     return rc;
 }
 
