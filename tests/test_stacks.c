@@ -204,6 +204,24 @@ START_TEST(many_compact_coroutines_alive_at_once)
 }
 END_TEST
 
+START_TEST(compact_default_size_is_settable)
+{
+    ck_assert_uint_eq(coro_get_default_compact_stack_size(), CORO_COMPACT_STACK_SIZE);
+    ck_assert_int_eq(coro_set_default_compact_stack_size(32 * 1024), CORO_OK);
+    ck_assert_uint_eq(coro_get_default_compact_stack_size(), 32 * 1024);
+    coro_options opt = CORO_OPTIONS_INIT;
+    opt.stack_mode = CORO_STACK_COMPACT;
+    coro *c = NULL;
+    ck_assert_int_eq(coro_create(&c, count_up, NULL, &opt), CORO_OK);
+    ck_assert_uint_eq(coro_stack_size(c), 32 * 1024 - 64); /* the slot less its canary */
+    ck_assert_int_eq(coro_destroy(c), CORO_OK);
+    /* Below the minimum is raised to it; the guarded default is untouched. */
+    ck_assert_int_eq(coro_set_default_compact_stack_size(1), CORO_OK);
+    ck_assert_uint_eq(coro_get_default_compact_stack_size(), CORO_MIN_STACK_SIZE);
+    ck_assert_uint_eq(coro_get_default_stack_size(), CORO_DEFAULT_STACK_SIZE);
+}
+END_TEST
+
 START_TEST(stack_mode_arguments_are_checked)
 {
     ck_assert_int_eq(coro_set_default_stack_mode(7), CORO_EINVAL);
@@ -360,6 +378,7 @@ int main(void)
     tcase_add_checked_fixture(compact, alloc_setup, alloc_teardown);
     tcase_add_test(compact, compact_stack_within_bounds_runs);
     tcase_add_test(compact, many_compact_coroutines_alive_at_once);
+    tcase_add_test(compact, compact_default_size_is_settable);
     tcase_add_test(compact, stack_mode_arguments_are_checked);
     suite_add_tcase(s, compact);
 
