@@ -51,8 +51,6 @@ void coro__release_stack(coro *c)
     coro__stack_free(&c->stack);
 }
 
-static void release_stack(coro *c) { coro__release_stack(c); }
-
 /* ------------------------------------------------------------------------ */
 /* Exceptions inside the engine                                             */
 /* ------------------------------------------------------------------------ */
@@ -180,7 +178,7 @@ int coro_create(coro **out, coro_fn fn, void *arg, const coro_options *opt)
     return CORO_OK;
 
 fail_ctx:
-    release_stack(c);
+    coro__release_stack(c);
 fail_stack:
     if (c->name != NULL)
         coro__free(c->name, strlen(c->name) + 1);
@@ -238,7 +236,7 @@ int coro_destroy(coro *c)
         }
     }
     free_defers(c);
-    release_stack(c);
+    coro__release_stack(c);
 #ifdef CORO_TSAN
     if (c->tsan_fiber != NULL)
         __tsan_destroy_fiber(c->tsan_fiber);
@@ -335,7 +333,7 @@ resume(coro *c, coro *target, int op, void *value, const coro_exc *thrown, void 
         /* The entry itself finished (a sub below it hands its end to its
          * delegator instead, see finish). Its body no longer runs on its
          * stack, so the stack can go: spec A3. */
-        release_stack(c);
+        coro__release_stack(c);
     }
     if (out != NULL)
         *out = run.value;
@@ -534,7 +532,7 @@ int coro_throw_exc(coro *c, const coro_exc *exc, void **out)
     switch (c->state) {
     case CORO_CREATED:
         /* Spec D2: raised before the first line, so nothing runs. */
-        release_stack(c);
+        coro__release_stack(c);
         c->state = CORO_CLOSED;
         c->exc = *exc;
         pep479(&c->exc);
@@ -569,7 +567,7 @@ int coro_close(coro *c, void **out)
     switch (c->state) {
     case CORO_CREATED:
         /* Spec E1: nothing runs, and the stack goes at once. */
-        release_stack(c);
+        coro__release_stack(c);
         c->state = CORO_CLOSED;
         return CORO_OK;
     case CORO_RUNNING:
