@@ -2,10 +2,12 @@
  * raise, defer, destroy.
  * SPDX-License-Identifier: MIT
  *
- * Every transfer of control goes through exactly one coro__ctx_switch:
- *  - a driver call switches into a coroutine (resume) and gets control back
- *    when something writes the run's status and switches to run->back;
- *  - a body switches out when it yields (coro__park) or finishes (finish).
+ * Every transfer of control is exactly one switch (coro__ctx_switch, or
+ * coro__ctx_exit for a body's last):
+ *  - a driver call switches into a coroutine (resume_from) and gets control
+ *    back when something switches to run->back, handing over the status;
+ *  - a body switches out when it yields (coro_yield, coro__park) or
+ *    finishes (finish).
  * Which coroutine a driver call switches into, and where a finishing body
  * goes, is decided with the yield from chain in mind (delegate.c).
  */
@@ -17,18 +19,34 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* The current coroutine of each thread. It is only touched through these two
- * functions, kept out of line on purpose: a body that yields on one thread
- * may be resumed on another, and a compiler may keep the address of a
- * thread-local variable in a register across a call it thinks cannot change
- * threads (the context switch). A fresh call computes it afresh. */
-/* initial-exec: one %fs-relative load instead of a __tls_get_addr call on
- * the hot path, at the price of 8 bytes of the static TLS that glibc keeps in
+/* The current coroutine of each thread, only touched through the two
+ * functions below. A body that yields on one thread may be resumed on
+ * another, and a compiler may keep the *address* of a thread-local variable
+ * in a register across a call it thinks cannot change threads (the context
+ * switch). On x86-64 an initial-exec variable is reached with a %fs-relative
+ * access each time, and the compiler never materialises its address unless
+ * the address is taken (it is not), so the functions inline safely there.
+ * Elsewhere (AArch64 reads the thread pointer into a register, which a
+ * compiler may reuse) they stay out of line, so each call computes it
+ * afresh. initial-exec costs 8 bytes of the static TLS that glibc keeps in
  * reserve for libraries (fine even when libcoro is dlopen'ed). */
 static _Thread_local coro *current __attribute__((tls_model("initial-exec")));
 
-__attribute__((noinline)) coro *coro__get_current(void) { return current; }
-__attribute__((noinline)) static void set_current(coro *c) { current = c; }
+#if defined(__x86_64__)
+#define CORO__CURRENT_ACCESS static inline __attribute__((always_inline))
+#else
+#define CORO__CURRENT_ACCESS static __attribute__((noinline))
+#endif
+
+CORO__CURRENT_ACCESS coro *get_current(void) { return current; }
+CORO__CURRENT_ACCESS void set_current(coro *c) { current = c; }
+
+coro *coro__get_current(void) { return get_current(); }
+
+/* The thread's own context while it drives a coroutine from outside any
+ * coroutine (a driving coroutine saves its context in its own ctx instead;
+ * see coro__run.back). */
+static _Thread_local coro__ctx thread_ctx __attribute__((tls_model(CORO__CTX_TLS_MODEL)));
 
 static size_t default_stack_size = CORO_DEFAULT_STACK_SIZE;
 static size_t default_compact_size = CORO_COMPACT_STACK_SIZE;
@@ -165,6 +183,7 @@ int coro_create(coro **out, coro_fn fn, void *arg, const coro_options *opt)
     }
     c->fn = fn;
     c->arg = arg;
+    c->own_run.entry = c;
     c->state = CORO_CREATED;
 #ifdef CORO_TSAN
     c->tsan_fiber = __tsan_create_fiber(0);
@@ -251,11 +270,18 @@ int coro_destroy(coro *c)
 /* The switch in both directions                                            */
 /* ------------------------------------------------------------------------ */
 
-/* Every switch goes through one of four places: resume (driver -> body),
- * coro__park (body -> driver), finish (body -> driver or delegator, for
- * good) and entry (a body's first arrival). Each tells the sanitizers which
- * stack it leaves and which it lands on, and checks the canary of a compact
- * stack it leaves. */
+/* Every switch goes through one of a few places: resume (driver -> body),
+ * coro_yield and coro__park (body -> driver), finish (body -> driver or
+ * delegator, for good) and entry (a body's first arrival). Each tells the
+ * sanitizers which stack it leaves and which it lands on, and checks the
+ * canary of a compact stack it leaves.
+ *
+ * The side that switches does the other side's bookkeeping before the
+ * switch, and the status travels through the switch (ctx.h). So coro_send
+ * and coro_yield have nothing left to do once the switch returns, and in
+ * builds without ASan (which needs a call after every switch) they end with
+ * a tail call of it: no `ret` crosses between stacks (docs/design.md, "The
+ * hot path"). */
 
 /* A compact stack has no guard page; its canary is checked every time the
  * coroutine switches out. An overrun is a memory error already made, so the
@@ -289,72 +315,115 @@ static void arrived_from_driver(coro *self, void *fake)
 #endif
 }
 
-/* Switches from the driver into `target` on behalf of a call on `c` (the
- * entry; target is c or the leaf of c's linked chain) and waits for the run
- * to come back. For CORO__OP_THROW, `thrown` is raised at target's pending
- * yield. */
-/* Always inlined into its callers: every `ret` executed right after a switch
- * pops a return address that the *other* side pushed, so it mispredicts;
- * the fewer call levels between the user's call and the switch, the fewer. */
-static inline __attribute__((always_inline)) int
-resume(coro *c, coro *target, int op, void *value, const coro_exc *thrown, void **out)
+/* Starts a driver call on c whose first switch goes to `target` (c, or the
+ * leaf of c's linked chain): fills in c's run record and makes target the
+ * current coroutine. `prev` is the driver's current coroutine, whose canary
+ * the caller has checked. The driver's context is saved in the driving
+ * coroutine's own ctx, free while it executes, or in the thread's. The
+ * address of thread_ctx is taken on this thread and only used by coroutines
+ * that run on it during this call. */
+static inline __attribute__((always_inline)) coro__run *begin_run(coro *prev, coro *c,
+                                                                  coro *target, void **out)
 {
-    coro__run run; /* status and value are written by whoever switches back */
-    run.entry = c;
-
-    target->op = (unsigned char)op;
-    target->transfer = value;
-    if (op == CORO__OP_THROW)
-        target->exc = *thrown;
-    target->run = &run;
+    coro__run *run = &c->own_run;
+    run->prev = prev;
+    run->back = prev != NULL ? &prev->ctx : &thread_ctx;
+    run->out = out;
+    target->run = run;
     target->state = CORO_RUNNING;
     c->state = CORO_RUNNING;
-
-    coro *prev = coro__get_current();
-    check_canary(prev); /* a body driving another coroutine switches out too */
     set_current(target);
+    return run;
+}
+
+/* The driver's switch into target; returns the status the run ends with.
+ * Whoever switches back has already set the states, *out and the current
+ * coroutine, and a finished entry's stack is released on arrival (finish),
+ * so without ASan this is the tail call that ends coro_send. */
+static inline __attribute__((always_inline)) int switch_in(coro *c, coro *target,
+                                                           coro__run *run, int status)
+{
 #ifdef CORO_TSAN
-    run.back_fiber = __tsan_get_current_fiber();
+    run->back_fiber = __tsan_get_current_fiber();
     __tsan_switch_to_fiber(target->tsan_fiber, 0);
 #endif
 #ifdef CORO_ASAN
     void *fake = NULL;
     __sanitizer_start_switch_fiber(&fake, target->stack.lo, target->stack.size);
-#endif
-    coro__ctx_switch(&run.back, &target->ctx);
-#ifdef CORO_ASAN
+    int st = coro__ctx_switch(run->back, &target->ctx, status);
     __sanitizer_finish_switch_fiber(fake, NULL, NULL);
-#endif
-    set_current(prev);
-
-    if (run.status == CORO_YIELDED) {
-        c->state = CORO_SUSPENDED;
-    } else {
-        /* The entry itself finished (a sub below it hands its end to its
-         * delegator instead, see finish). Its body no longer runs on its
-         * stack, so the stack can go: spec A3. */
+    /* Under ASan the entry's stack is released here, after the switch is
+     * complete, rather than by finish's arrival hook. */
+    if (c->state == CORO_CLOSED)
         coro__release_stack(c);
+    return st;
+#else
+    (void)c;
+    return coro__ctx_switch(run->back, &target->ctx, status);
+#endif
+}
+
+/* Switches from the driver (whose current coroutine is `prev`) into `target`
+ * on behalf of a call on `c` (the entry; target is c or the leaf of c's
+ * linked chain) and returns the status the run comes back with. For
+ * CORO__OP_THROW, `thrown` is raised at target's pending yield. Always
+ * inlined into its callers, so that coro_send ends with the switch itself. */
+static inline __attribute__((always_inline)) int resume_from(coro *prev, coro *c, coro *target,
+                                                             int op, void *value,
+                                                             const coro_exc *thrown, void **out)
+{
+    int status = CORO_OK; /* what a pending coro_yield returns */
+    target->op = (unsigned char)op;
+    target->transfer = value;
+    if (op == CORO__OP_THROW) {
+        target->exc = *thrown;
+        status = CORO_THROWN;
+        if (target->in_yield)
+            target->handling = true;
+    } else if (target->in_yield && target->received != NULL) {
+        *target->received = value;
     }
-    if (out != NULL)
-        *out = run.value;
-    return run.status;
+    coro__run *run = begin_run(prev, c, target, out);
+    return switch_in(c, target, run, status);
+}
+
+/* resume_from for the general paths: a body driving another coroutine
+ * switches out too, so its canary is checked. */
+static inline __attribute__((always_inline)) int
+resume(coro *c, coro *target, int op, void *value, const coro_exc *thrown, void **out)
+{
+    coro *prev = get_current();
+    check_canary(prev);
+    return resume_from(prev, c, target, op, value, thrown, out);
+}
+
+/* The body's half of switching back to the driver of its run, done before
+ * the switch: the driver does nothing after it. The caller checks self's
+ * canary. */
+static inline __attribute__((always_inline)) coro__run *hand_back(coro *self, void *value)
+{
+    coro__run *run = self->run;
+    self->state = CORO_SUSPENDED;
+    run->entry->state = CORO_SUSPENDED; /* the entry may be a chain's root */
+    if (run->out != NULL)
+        *run->out = value;
+    set_current(run->prev);
+#ifdef CORO_TSAN
+    __tsan_switch_to_fiber(run->back_fiber, 0);
+#endif
+    return run;
 }
 
 void coro__park(coro *self, void *value)
 {
-    coro__run *run = self->run;
-    self->state = CORO_SUSPENDED;
-    run->status = CORO_YIELDED;
-    run->value = value;
+    self->in_yield = false;
     check_canary(self);
-#ifdef CORO_TSAN
-    __tsan_switch_to_fiber(run->back_fiber, 0);
-#endif
+    coro__run *run = hand_back(self, value);
 #ifdef CORO_ASAN
     void *fake = NULL;
     __sanitizer_start_switch_fiber(&fake, run->back_lo, run->back_size);
 #endif
-    coro__ctx_switch(&self->ctx, &run->back);
+    (void)coro__ctx_switch(&self->ctx, run->back, CORO_YIELDED);
     /* Resumed: the resumer has set state, op, run and the current coroutine.
      * A finishing sub (CORO__OP_SUB_DONE) continues a run whose driver's
      * stack is already recorded; a driver starts a new run. */
@@ -366,10 +435,16 @@ void coro__park(coro *self, void *value)
 #endif
 }
 
+#ifndef CORO_ASAN
+/* finish's arrival hook: runs on the driver's stack, once the finished body
+ * no longer runs on its own. (Under ASan, switch_in releases instead.) */
+static void release_finished(void *c) { coro__release_stack(c); }
+#endif
+
 /* The body is over (returned or raised, cleanup handlers done). Switches away
  * for good: to the delegator linked above (which learns the outcome from
- * self->transfer / self->exc / self->op) unless self is the entry of the run,
- * in which case the driver gets the status. */
+ * self->transfer / self->exc / self->op and releases this stack) unless self
+ * is the entry of the run, in which case the driver gets the status. */
 static _Noreturn void finish(coro *self, int status, void *value)
 {
     coro__run *run = self->run;
@@ -377,6 +452,7 @@ static _Noreturn void finish(coro *self, int status, void *value)
     self->state = CORO_CLOSED;
     self->transfer = value;
     self->op = (unsigned char)status;
+    self->in_yield = false;
     check_canary(self);
     if (parent != NULL && run->entry != self) {
         parent->op = CORO__OP_SUB_DONE;
@@ -390,21 +466,22 @@ static _Noreturn void finish(coro *self, int status, void *value)
         /* NULL: this stack is done for, ASan may drop its fake frames. */
         __sanitizer_start_switch_fiber(NULL, parent->stack.lo, parent->stack.size);
 #endif
-        coro__ctx_switch(&self->ctx, &parent->ctx);
-    } else {
-        if (parent != NULL)
-            coro__detach_from_parent(self);
-        run->status = status;
-        run->value = value;
+        coro__ctx_exit(&parent->ctx, CORO_OK, NULL, NULL);
+    }
+    if (parent != NULL)
+        coro__detach_from_parent(self);
+    if (run->out != NULL)
+        *run->out = value;
+    set_current(run->prev);
 #ifdef CORO_TSAN
-        __tsan_switch_to_fiber(run->back_fiber, 0);
+    __tsan_switch_to_fiber(run->back_fiber, 0);
 #endif
 #ifdef CORO_ASAN
-        __sanitizer_start_switch_fiber(NULL, run->back_lo, run->back_size);
+    __sanitizer_start_switch_fiber(NULL, run->back_lo, run->back_size);
+    coro__ctx_exit(run->back, status, NULL, NULL); /* switch_in releases */
+#else
+    coro__ctx_exit(run->back, status, release_finished, self); /* spec A3 */
 #endif
-        coro__ctx_switch(&self->ctx, &run->back);
-    }
-    die("a finished coroutine was resumed (internal error)");
 }
 
 /* Unlinks the newest cleanup handler and runs it. Unlinked first, so a
@@ -468,14 +545,14 @@ static int already_running(const char *fn)
                       fn);
 }
 
-/* Everything but the hot case of coro_send. */
-static int send_general(coro *c, void *value, void **out)
+/* Everything but the hot case of coro_send. Kept out of line so that the
+ * hot case needs no registers saved and ends in a bare tail call. */
+__attribute__((noinline)) static int send_general(coro *c, void *value, void **out)
 {
     if (out != NULL)
         *out = NULL;
     if (c == NULL)
         return coro__fail(CORO_EINVAL, "coro_send: c is NULL");
-    bool running = false;
     coro *target;
     switch (c->state) {
     case CORO_CREATED:
@@ -485,12 +562,9 @@ static int send_general(coro *c, void *value, void **out)
                               "coroutine; start it with coro_next first");
         return resume(c, c, CORO__OP_SEND, NULL, NULL, out);
     case CORO_SUSPENDED:
-        target = c;
-        if (c->linked) { /* a yield from chain: go straight to its leaf */
-            target = coro__target(c, &running);
-            if (running)
-                return already_running("coro_send");
-        }
+        target = coro__target(c); /* c, or the leaf of its yield from chain */
+        if (target == NULL)
+            return already_running("coro_send");
         return resume(c, target, CORO__OP_SEND, value, NULL, out);
     case CORO_RUNNING:
         return already_running("coro_send");
@@ -501,9 +575,22 @@ static int send_general(coro *c, void *value, void **out)
 
 int coro_send(coro *c, void *value, void **out)
 {
-    /* The hot case: a suspended coroutine outside any yield from chain. */
-    if (c != NULL && c->state == CORO_SUSPENDED && !c->linked)
-        return resume(c, c, CORO__OP_SEND, value, NULL, out);
+    /* The hot case: a suspended coroutine, outside any yield from chain or
+     * the root of one whose leaf is parked (then the switch goes straight to
+     * the leaf: coro__target, inlined), driven from outside any coroutine or
+     * from one with a guarded stack. It calls nothing before the switch, so
+     * it saves no registers either. */
+    if (c != NULL && c->state == CORO_SUSPENDED) {
+        coro *target = c;
+        if (c->linked) {
+            if (c->parent != NULL || c->leaf->state == CORO_RUNNING)
+                return send_general(c, value, out);
+            target = c->leaf;
+        }
+        coro *prev = get_current();
+        if (prev == NULL || prev->stack.mode != CORO_STACK_COMPACT)
+            return resume_from(prev, c, target, CORO__OP_SEND, value, NULL, out);
+    }
     return send_general(c, value, out);
 }
 
@@ -527,7 +614,6 @@ int coro_throw_exc(coro *c, const coro_exc *exc, void **out)
         *out = NULL;
     if (c == NULL || exc == NULL || exc->type == NULL)
         return coro__fail(CORO_EINVAL, "coro_throw: c and an exception with a type are required");
-    bool running = false;
     coro *target;
     switch (c->state) {
     case CORO_CREATED:
@@ -545,8 +631,8 @@ int coro_throw_exc(coro *c, const coro_exc *exc, void **out)
                 return already_running("coro_throw");
             target = c;
         } else {
-            target = coro__target(c, &running);
-            if (running)
+            target = coro__target(c);
+            if (target == NULL)
                 return already_running("coro_throw");
         }
         return resume(c, target, CORO__OP_THROW, NULL, exc, out);
@@ -616,22 +702,45 @@ static int not_current(const char *fn)
                       fn);
 }
 
+/* coro_yield once its arguments are checked. */
+static inline __attribute__((always_inline)) int yield_checked(coro *self, void *value,
+                                                               void **received)
+{
+    self->handling = false;
+    self->exc.type = NULL;
+    /* The resumer fills in *received, sets handling for a throw and hands
+     * over CORO_OK or CORO_THROWN as the switch's result (resume_from). */
+    self->received = received;
+    self->in_yield = true;
+    coro__run *run = hand_back(self, value);
+#ifdef CORO_ASAN
+    void *fake = NULL;
+    __sanitizer_start_switch_fiber(&fake, run->back_lo, run->back_size);
+    int st = coro__ctx_switch(&self->ctx, run->back, CORO_YIELDED);
+    arrived_from_driver(self, fake);
+    return st;
+#else
+    return coro__ctx_switch(&self->ctx, run->back, CORO_YIELDED);
+#endif
+}
+
+/* coro_yield from a compact stack: its canary is checked on the way out.
+ * Out of line, so that the guarded case calls nothing before the switch. */
+__attribute__((noinline)) static int yield_compact(coro *self, void *value, void **received)
+{
+    check_canary(self);
+    return yield_checked(self, value, received);
+}
+
 int coro_yield(coro *self, void *value, void **received)
 {
     if (received != NULL)
         *received = NULL;
-    if (self == NULL || self != coro__get_current())
+    if (self == NULL || self != get_current())
         return not_current("coro_yield");
-    self->handling = false;
-    self->exc.type = NULL;
-    coro__park(self, value);
-    if (self->op == CORO__OP_THROW) {
-        self->handling = true;
-        return CORO_THROWN;
-    }
-    if (received != NULL)
-        *received = self->transfer;
-    return CORO_OK;
+    if (self->stack.mode == CORO_STACK_COMPACT)
+        return yield_compact(self, value, received);
+    return yield_checked(self, value, received);
 }
 
 void *coro_yield_value(coro *self, void *value)
@@ -647,7 +756,7 @@ void *coro_yield_value(coro *self, void *value)
 
 static void check_raise(coro *self, const char *fn)
 {
-    if (self == NULL || self != coro__get_current()) {
+    if (self == NULL || self != get_current()) {
         char msg[160];
         snprintf(msg, sizeof msg,
                  "%s: self is not the coroutine running on this thread (raise only from "
@@ -701,7 +810,7 @@ void coro_reraise(coro *self)
 
 int coro_defer(coro *self, void (*fn)(void *arg), void *arg)
 {
-    if (self == NULL || self != coro__get_current())
+    if (self == NULL || self != get_current())
         return not_current("coro_defer");
     if (fn == NULL)
         return coro__fail(CORO_EINVAL, "coro_defer: fn is required");
@@ -717,7 +826,7 @@ int coro_defer(coro *self, void (*fn)(void *arg), void *arg)
 
 int coro_defer_pop(coro *self, bool run)
 {
-    if (self == NULL || self != coro__get_current())
+    if (self == NULL || self != get_current())
         return not_current("coro_defer_pop");
     coro__defer *d = self->defers;
     if (d == NULL)
@@ -760,7 +869,7 @@ const char *coro_state_name(int state)
     }
 }
 
-coro *coro_current(void) { return coro__get_current(); }
+coro *coro_current(void) { return get_current(); }
 
 const char *coro_name(const coro *c)
 {

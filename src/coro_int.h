@@ -19,23 +19,28 @@ enum coro__op {
                           finished; read its outcome from the sub itself */
 };
 
-/* One driver call (next/send/throw/close) in progress. It lives on the
- * driver's C stack for exactly as long as the call, so every coroutine that
- * runs because of the call points at it (coro->run) and finds there where to
- * go back to.
+/* One driver call (next/send/throw/close) in progress, on `entry`. It lives
+ * in the entry's struct (entry->own_run), so a driver call needs no frame of
+ * its own: coro_send can end with a tail call of the switch. Every coroutine
+ * that runs because of the call points at it (coro->run) and finds there
+ * where to go back to.
  *
- *  - `back` is the driver's saved context: a coroutine that yields, or the
+ *  - `back` is where the driver's context is saved: the driving coroutine's
+ *    own ctx (it is executing, so its ctx is free), or the thread's context
+ *    when the driver is not a coroutine. A coroutine that yields, or the
  *    entry that finishes, switches to it.
  *  - `entry` is the coroutine the driver named. With a linked yield from
  *    chain the driver may switch straight to the chain's leaf instead; entry
- *    still decides where a finishing coroutine goes (see coro__finish).
- *  - status/value are written by whoever switches back to `back`.
+ *    still decides where a finishing coroutine goes (see finish in coro.c).
+ *  - Whoever switches back to `back` does the driver's bookkeeping first
+ *    (the current coroutine becomes `prev`, *out gets the value, the entry's
+ *    state) and hands the status over through the switch.
  */
 typedef struct coro__run {
-    coro__ctx back;
-    coro *entry;
-    int status;  /* CORO_YIELDED, CORO_RETURNED or CORO_RAISED */
-    void *value; /* yielded or returned value */
+    coro__ctx *back;
+    coro *entry; /* constant: the struct this record lives in */
+    coro *prev;  /* the driver's current coroutine, NULL outside any */
+    void **out;  /* the driver's out argument, may be NULL */
     /* The driver's stack and fiber, for the sanitizers' fiber APIs: the first
      * coroutine to arrive in the run records where `back` lives. */
     const void *back_lo;
@@ -83,8 +88,11 @@ typedef struct coro__defer {
  *    (linked or not). Destroy refuses while it is non-zero.
  */
 struct coro {
-    coro__ctx ctx;       /* saved context while not executing */
+    coro__ctx ctx;       /* saved context while not executing (also while it
+                            drives another coroutine: see coro__run.back) */
     coro__run *run;      /* the driver call this coroutine last ran for */
+    void **received;     /* parked in coro_yield: its received argument, which
+                            a resuming send fills in (may be NULL) */
     coro_fn fn;
     void *arg;
     void *transfer;      /* value in (send) for the body */
@@ -95,6 +103,10 @@ struct coro {
     bool linked;
     bool sub_owned;      /* sub was made by coro_yield_from_fn: destroy it
                             with this coroutine if the delegation never ends */
+    bool in_yield;       /* parked in coro_yield (not in a yield from loop):
+                            the resumer fills in *received and, for a throw,
+                            sets handling, because coro_yield returns straight
+                            from the switch */
     coro_exc exc;        /* thrown in, or escaped out (coro_exception) */
     coro__defer *defers;
 
@@ -112,6 +124,7 @@ struct coro {
     int stack_mode;      /* CORO_STACK_GUARDED or CORO_STACK_COMPACT */
     void *tsan_fiber;    /* ThreadSanitizer's fiber, in TSan builds */
     char *name;
+    coro__run own_run;   /* the driver call on this coroutine, if any */
 };
 
 /* The coroutine executing on this thread, NULL outside. Always read through
@@ -122,7 +135,8 @@ coro *coro__get_current(void);
 /* --- coro.c: the protocol engine shared with delegate.c --- */
 
 /* Switches from the running coroutine `self` to its driver with status
- * CORO_YIELDED and `value`, and returns when resumed; self->op then says how. */
+ * CORO_YIELDED and `value`, and returns when resumed; self->op then says how
+ * (and transfer or exc what with). */
 void coro__park(coro *self, void *value);
 /* Sets self->exc to a new exception (context from the one being handled). */
 void coro__set_exc(coro *self, const coro_exc_type *type, const char *msg, void *udata);
@@ -135,9 +149,10 @@ void coro__release_stack(coro *c);
 /* --- delegate.c --- */
 
 /* Where a driver call on c must switch: c itself, or the leaf of the linked
- * chain below it. Returns NULL (with CORO_ERUNNING meant) when c is running
- * because a chain run passes through it. */
-coro *coro__target(coro *c, bool *running);
+ * chain below it. Returns NULL (CORO_ERUNNING meant) when c is running
+ * because a chain run passes through it. (A result, not an out argument: a
+ * caller whose local's address escaped could not end with a tail call.) */
+coro *coro__target(coro *c);
 /* True when c (a linked delegator with SUSPENDED in its field) is running
  * because a driver call entered its chain at or above it. */
 bool coro__chain_running(const coro *c);

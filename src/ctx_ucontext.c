@@ -27,15 +27,43 @@ int coro__ctx_make(coro__ctx *ctx, void *stack_lo, size_t size, void (*entry)(vo
     ctx->uc.uc_link = NULL;
     ctx->entry = entry;
     ctx->arg = arg;
+    ctx->status = 0;
+    ctx->on_arrival = NULL;
+    ctx->on_arrival_arg = NULL;
     uintptr_t p = (uintptr_t)ctx;
     makecontext(&ctx->uc, (void (*)(void))trampoline, 2, (unsigned)(p >> 16 >> 16),
                 (unsigned)(p & 0xffffffffu));
     return 0;
 }
 
-void coro__ctx_switch(coro__ctx *from, coro__ctx *to)
+/* Runs in `from` once something switches back into it. */
+static int arrive(coro__ctx *self)
 {
+    int status = self->status;
+    if (self->on_arrival != NULL) {
+        void (*fn)(void *) = self->on_arrival;
+        self->on_arrival = NULL; /* once: the context may be switched to again */
+        fn(self->on_arrival_arg);
+    }
+    return status;
+}
+
+int coro__ctx_switch(coro__ctx *from, coro__ctx *to, int status)
+{
+    to->status = status;
     swapcontext(&from->uc, &to->uc);
+    return arrive(from);
+}
+
+_Noreturn void coro__ctx_exit(coro__ctx *to, int status, void (*on_arrival)(void *), void *arg)
+{
+    to->status = status;
+    to->on_arrival = on_arrival;
+    to->on_arrival_arg = arg;
+    setcontext(&to->uc);
+    /* setcontext returns only on failure, which a context saved by
+     * swapcontext cannot produce. */
+    __builtin_trap();
 }
 
 const char *coro__ctx_name(void) { return "ucontext"; }

@@ -1,4 +1,4 @@
-/* ctx_x86_64.S - the asm backend's context switch and first-entry trampoline
+/* ctx_x86_64.S - the asm backend's context switch, exit and first-entry trampoline
  * (x86-64, System V ABI, GNU assembler, run through the C preprocessor).
  * SPDX-License-Identifier: MIT
  *
@@ -13,7 +13,9 @@
  *
  * coro__ctx_switch builds this frame on the running stack (the call pushed
  * the return address), stores rsp into from->sp, loads to->sp and unwinds the
- * target's frame the same way, ending with a jump to its return address.
+ * target's frame the same way, ending with a jump to its return address with
+ * the status in eax. coro__ctx_exit only does the second half (after an
+ * optional call on the target's stack).
  * ctx_asm.c lays out the first frame of a new coroutine as struct frame,
  * which must match this picture.
  *
@@ -26,10 +28,52 @@
 
     .text
 
-/* void coro__ctx_switch(coro__ctx *from, coro__ctx *to)
- * rdi = from, rsi = to. Saves exactly what a callee must preserve (rbx, rbp,
- * r12-r15, rsp, the MXCSR and x87 control word); everything else is
- * caller-saved, so the C caller does not expect it to survive the call.
+/* Restores the saved frame at rsp (the picture above) and jumps to its
+ * return address. eax (the status) passes through untouched. Used by the
+ * switch and by the exit; the CFI on entry must say CFA = rsp + 64. */
+.macro RESTORE_FRAME_AND_GO
+    ldmxcsr (%rsp)
+    fldcw   4(%rsp)
+    addq    $8, %rsp
+    .cfi_adjust_cfa_offset -8
+    popq    %r15
+    .cfi_adjust_cfa_offset -8
+    .cfi_restore %r15
+    popq    %r14
+    .cfi_adjust_cfa_offset -8
+    .cfi_restore %r14
+    popq    %r13
+    .cfi_adjust_cfa_offset -8
+    .cfi_restore %r13
+    popq    %r12
+    .cfi_adjust_cfa_offset -8
+    .cfi_restore %r12
+    popq    %rbx
+    .cfi_adjust_cfa_offset -8
+    .cfi_restore %rbx
+    popq    %rbp
+    .cfi_adjust_cfa_offset -8
+    .cfi_restore %rbp
+    /* Return with pop + jmp rather than ret: the ret would return to where
+     * the *target* called the switch, never where the return stack buffer
+     * predicts (this switch's caller), so it would mispredict on every
+     * switch; the indirect jmp is predicted from history. notrack: the
+     * target is a return address, which has no endbr64; this is how
+     * compilers' own jump tables pass IBT. */
+    popq    %rcx
+    .cfi_adjust_cfa_offset -8
+    .cfi_register %rip, %rcx
+    notrack jmp *%rcx
+.endm
+
+/* int coro__ctx_switch(coro__ctx *from, coro__ctx *to, int status)
+ * rdi = from, rsi = to, edx = status. Saves exactly what a callee must
+ * preserve (rbx, rbp, r12-r15, rsp, the MXCSR and x87 control word);
+ * everything else is caller-saved, so the C caller does not expect it to
+ * survive the call. The target's switch returns `status` in eax.
+ * Callers may reach this with a tail call (jmp): the frame then holds their
+ * caller's return address and registers, which is exactly right, because
+ * whoever switches back here hands over the tail-caller's return value.
  * The CFI below describes the frame, and because every saved context has the
  * same frame shape it stays true after rsp moves to the target's stack. */
     .globl  coro__ctx_switch
@@ -63,42 +107,55 @@ coro__ctx_switch:
     fnstcw  4(%rsp)
 
     movq    %rsp, (%rdi)            /* from->sp: this context is now saved */
+    movl    %edx, %eax              /* what the target's switch returns */
     movq    (%rsi), %rsp            /* to->sp: from here on, the target's stack */
 
-    ldmxcsr (%rsp)
-    fldcw   4(%rsp)
-    addq    $8, %rsp
-    .cfi_adjust_cfa_offset -8
-    popq    %r15
-    .cfi_adjust_cfa_offset -8
-    .cfi_restore %r15
-    popq    %r14
-    .cfi_adjust_cfa_offset -8
-    .cfi_restore %r14
-    popq    %r13
-    .cfi_adjust_cfa_offset -8
-    .cfi_restore %r13
-    popq    %r12
-    .cfi_adjust_cfa_offset -8
-    .cfi_restore %r12
-    popq    %rbx
-    .cfi_adjust_cfa_offset -8
-    .cfi_restore %rbx
-    popq    %rbp
-    .cfi_adjust_cfa_offset -8
-    .cfi_restore %rbp
-    /* Return with pop + jmp rather than ret: the ret would return to where
-     * the *target* called the switch, never where the return stack buffer
-     * predicts (this switch's caller), so it mispredicts on every switch;
-     * the indirect jmp is predicted from history. It costs about a third of
-     * the round trip. notrack: the target is a return address, which has no
-     * endbr64; this is how compilers' own jump tables pass IBT. */
-    popq    %rcx
-    .cfi_adjust_cfa_offset -8
-    .cfi_register %rip, %rcx
-    notrack jmp *%rcx
+    RESTORE_FRAME_AND_GO
     .cfi_endproc
     .size   coro__ctx_switch, .-coro__ctx_switch
+
+/* void coro__ctx_exit(coro__ctx *to, int status, void (*on_arrival)(void *),
+ *                     void *arg)
+ * rdi = to, esi = status, rdx = on_arrival (may be NULL), rcx = arg.
+ * Moves onto to's stack for good (nothing of the running context is saved),
+ * calls on_arrival(arg) there, below to's saved frame, and then resumes to
+ * like the switch does. Below the frame is free: to's own code is stopped in
+ * a call of the switch, and the switch keeps nothing under its frame. The
+ * frame is 16-byte aligned, so after the 16-byte scratch slot the call enters
+ * on_arrival with the alignment the ABI wants. From the first instruction
+ * after the stack move, the CFI describes to's frame, so a debugger stopped
+ * inside on_arrival unwinds into to's code. */
+    .globl  coro__ctx_exit
+    .hidden coro__ctx_exit
+    .type   coro__ctx_exit, @function
+    .p2align 4
+coro__ctx_exit:
+    .cfi_startproc
+    endbr64
+    movq    (%rdi), %rsp            /* to->sp: the old stack is abandoned */
+    .cfi_def_cfa %rsp, 64
+    .cfi_offset %rip, -8
+    .cfi_offset %rbp, -16
+    .cfi_offset %rbx, -24
+    .cfi_offset %r12, -32
+    .cfi_offset %r13, -40
+    .cfi_offset %r14, -48
+    .cfi_offset %r15, -56
+    testq   %rdx, %rdx
+    jz      1f
+    subq    $16, %rsp
+    .cfi_adjust_cfa_offset 16
+    movl    %esi, (%rsp)            /* the status survives the call here */
+    movq    %rcx, %rdi
+    callq   *%rdx
+    movl    (%rsp), %esi
+    addq    $16, %rsp
+    .cfi_adjust_cfa_offset -16
+1:
+    movl    %esi, %eax
+    RESTORE_FRAME_AND_GO
+    .cfi_endproc
+    .size   coro__ctx_exit, .-coro__ctx_exit
 
 /* The first switch into a new context jumps to coro__ctx_trampoline_ret,
  * with r12 = entry, r13 = arg (from the initial frame) and rsp 16-byte

@@ -83,17 +83,14 @@ bool coro__chain_running(const coro *c)
     return false;
 }
 
-coro *coro__target(coro *c, bool *running)
+coro *coro__target(coro *c)
 {
-    *running = false;
     if (!c->linked)
         return c;
     coro *leaf = chain_leaf(c);
     if (leaf->state == CORO_RUNNING) {
-        if (coro__chain_running(c)) {
-            *running = true;
+        if (coro__chain_running(c))
             return NULL;
-        }
         /* Something below c runs on its own (driven directly). Let c forward
          * by itself so that the "already executing" error surfaces in the
          * delegator just above the running part, as in Python (spec Y9). */
