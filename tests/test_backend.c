@@ -1,0 +1,407 @@
+/* test_backend.c - the context-switch backend's contract (src/ctx.h), tested
+ * on the backend this build uses, and the floating-point control state each
+ * context keeps across switches.
+ * SPDX-License-Identifier: MIT
+ *
+ * The contract cases call coro__ctx_make / coro__ctx_switch / coro__ctx_exit
+ * directly (coro_testing is a static library, so the hidden symbols link).
+ * Each context records what it saw in a transcript; the test asserts after
+ * control is back on the test's own stack.
+ */
+#include "check_util.h"
+#include "ctx.h"
+#include "sanitizer.h"
+
+#include <fenv.h>
+#include <stdint.h>
+#include <stdlib.h>
+
+#if defined(__x86_64__)
+#include <xmmintrin.h>
+#endif
+
+#define STACK_SIZE (64u * 1024u)
+
+static coro__ctx main_ctx;
+static coro__ctx side_ctx;
+static char *side_stack;
+static unsigned side_stack_id; /* Valgrind's name for it */
+
+/* Makes side_ctx on a fresh stack, to run entry(arg). */
+static void make_side(void (*entry)(void *), void *arg)
+{
+    side_stack = malloc(STACK_SIZE);
+    ck_assert_ptr_nonnull(side_stack);
+#ifdef CORO_VALGRIND
+    side_stack_id = VALGRIND_STACK_REGISTER(side_stack, side_stack + STACK_SIZE);
+#endif
+    ck_assert_int_eq(coro__ctx_make(&side_ctx, side_stack, STACK_SIZE, entry, arg), 0);
+}
+
+static void free_side(void)
+{
+#ifdef CORO_VALGRIND
+    VALGRIND_STACK_DEREGISTER(side_stack_id);
+#endif
+    free(side_stack);
+    side_stack = NULL;
+}
+
+static int in_side_stack(const void *p)
+{
+    return (const char *)p >= side_stack && (const char *)p < side_stack + STACK_SIZE;
+}
+
+/* ------------------------------------------------------------------------ */
+/* The status travels through every switch                                  */
+/* ------------------------------------------------------------------------ */
+
+static void echo_plus_100(void *arg)
+{
+    tr_add(&tr, "entry %d", *(int *)arg);
+    int got = coro__ctx_switch(&side_ctx, &main_ctx, 100);
+    for (;;) {
+        tr_add(&tr, "side got %d", got);
+        got = coro__ctx_switch(&side_ctx, &main_ctx, got + 100);
+    }
+}
+
+START_TEST(status_is_handed_over_both_ways)
+{
+    tr_reset(&tr);
+    int first = 5;
+    make_side(echo_plus_100, &first);
+    /* The first switch into a made context drops its status (ctx.h). */
+    int st = coro__ctx_switch(&main_ctx, &side_ctx, 999);
+    tr_add(&tr, "main got %d", st);
+    for (int i = 1; i <= 3; i++) {
+        st = coro__ctx_switch(&main_ctx, &side_ctx, i);
+        tr_add(&tr, "main got %d", st);
+    }
+    ck_assert_str_eq(tr.buf, "entry 5; main got 100; side got 1; main got 101; side got 2; "
+                             "main got 102; side got 3; main got 103");
+    free_side();
+}
+END_TEST
+
+/* ------------------------------------------------------------------------ */
+/* coro__ctx_exit and its arrival hook                                      */
+/* ------------------------------------------------------------------------ */
+
+static int hook_calls;
+static const void *hook_local;
+static void *hook_arg;
+
+static void arrival_hook(void *arg)
+{
+    int local = 0;
+    hook_calls++;
+    hook_arg = arg;
+    hook_local = &local;
+    /* What the hook is for: the stack just left may be freed here. */
+    free_side();
+}
+
+static void exit_with_hook(void *arg)
+{
+    tr_add(&tr, "side runs");
+    coro__ctx_exit(&main_ctx, 42, arrival_hook, arg);
+}
+
+START_TEST(exit_runs_the_hook_on_the_target_stack_once)
+{
+    tr_reset(&tr);
+    hook_calls = 0;
+    int token = 0;
+    make_side(exit_with_hook, &token);
+    char *stack = side_stack;
+    int st = coro__ctx_switch(&main_ctx, &side_ctx, 0);
+    tr_add(&tr, "main got %d", st);
+    ck_assert_str_eq(tr.buf, "side runs; main got 42");
+    ck_assert_int_eq(hook_calls, 1);
+    ck_assert_ptr_eq(hook_arg, &token);
+    /* The hook ran below main's frame, not on the stack it freed. */
+    ck_assert(!((const char *)hook_local >= stack && (const char *)hook_local < stack + STACK_SIZE));
+    ck_assert_ptr_null(side_stack);
+
+    /* The hook does not stick to main_ctx: the next switch back runs none. */
+    make_side(echo_plus_100, &token);
+    st = coro__ctx_switch(&main_ctx, &side_ctx, 0);
+    ck_assert_int_eq(st, 100);
+    ck_assert_int_eq(hook_calls, 1);
+    free_side();
+}
+END_TEST
+
+static void exit_without_hook(void *arg)
+{
+    (void)arg;
+    coro__ctx_exit(&main_ctx, -7, NULL, NULL);
+}
+
+START_TEST(exit_without_a_hook_delivers_the_status)
+{
+    make_side(exit_without_hook, NULL);
+    ck_assert_int_eq(coro__ctx_switch(&main_ctx, &side_ctx, 0), -7);
+    free_side();
+}
+END_TEST
+
+/* ------------------------------------------------------------------------ */
+/* Alignment and the registers a callee must preserve                       */
+/* ------------------------------------------------------------------------ */
+
+/* Out of line, so its frame is laid out from the rsp the ABI promises: a
+ * 16-byte aligned object is misplaced if the switch misaligned the stack. */
+__attribute__((noinline)) static uintptr_t aligned_local_misalignment(void)
+{
+    _Alignas(16) volatile char buf[16];
+    buf[0] = 0;
+    return (uintptr_t)buf % 16;
+}
+
+static void report_alignment(void *arg)
+{
+    (void)arg;
+    for (;;) {
+        tr_add(&tr, "%s misalignment %u", in_side_stack(&arg) ? "side" : "elsewhere",
+               (unsigned)aligned_local_misalignment());
+        coro__ctx_switch(&side_ctx, &main_ctx, 0);
+    }
+}
+
+START_TEST(the_stack_stays_aligned_after_every_switch)
+{
+    tr_reset(&tr);
+    make_side(report_alignment, NULL);
+    for (int i = 0; i < 3; i++)
+        coro__ctx_switch(&main_ctx, &side_ctx, 0);
+    ck_assert_str_eq(tr.buf, "side misalignment 0; side misalignment 0; side misalignment 0");
+    ck_assert_uint_eq(aligned_local_misalignment(), 0);
+    free_side();
+}
+END_TEST
+
+#if defined(__x86_64__)
+/* The side context loads junk into every callee-saved register the compiler
+ * lets it name, then switches back. */
+static void clobber_registers(void *arg)
+{
+    (void)arg;
+    for (;;) {
+        __asm__ volatile("movq $-1, %%rbx\n\t"
+                         "movq $-1, %%r12\n\t"
+                         "movq $-1, %%r13\n\t"
+                         "movq $-1, %%r14\n\t"
+                         "movq $-1, %%r15"
+                         :
+                         :
+                         : "rbx", "r12", "r13", "r14", "r15");
+        coro__ctx_switch(&side_ctx, &main_ctx, 0);
+    }
+}
+
+/* Puts known values in rbx and r12-r15, calls the switch from assembly (so
+ * the compiler cannot keep the values anywhere else), and returns how many
+ * of them came back intact. The call is made below the red zone on a
+ * 16-byte aligned stack, as the ABI requires; the contexts are named as
+ * RIP-relative memory operands, which moving rsp cannot invalidate. rbp is
+ * left out: it may be the frame pointer, which inline assembly must not
+ * touch. */
+static int callee_saved_intact_after_switch(void)
+{
+    int intact;
+    __asm__ volatile("movq %%rsp, %%rax\n\t"
+                     "subq $128, %%rsp\n\t"
+                     "andq $-16, %%rsp\n\t"
+                     "pushq %%rax\n\t"
+                     "pushq %%rax\n\t"
+                     "movq $0x1b1b1b1b, %%rbx\n\t"
+                     "movq $0x12121212, %%r12\n\t"
+                     "movq $0x13131313, %%r13\n\t"
+                     "movq $0x14141414, %%r14\n\t"
+                     "movq $0x15151515, %%r15\n\t"
+                     "leaq %[from], %%rdi\n\t"
+                     "leaq %[to], %%rsi\n\t"
+                     "xorl %%edx, %%edx\n\t"
+                     "call coro__ctx_switch\n\t"
+                     "xorl %%eax, %%eax\n\t"
+                     "cmpq $0x1b1b1b1b, %%rbx\n\t"
+                     "sete %%cl\n\t"
+                     "addb %%cl, %%al\n\t"
+                     "cmpq $0x12121212, %%r12\n\t"
+                     "sete %%cl\n\t"
+                     "addb %%cl, %%al\n\t"
+                     "cmpq $0x13131313, %%r13\n\t"
+                     "sete %%cl\n\t"
+                     "addb %%cl, %%al\n\t"
+                     "cmpq $0x14141414, %%r14\n\t"
+                     "sete %%cl\n\t"
+                     "addb %%cl, %%al\n\t"
+                     "cmpq $0x15151515, %%r15\n\t"
+                     "sete %%cl\n\t"
+                     "addb %%cl, %%al\n\t"
+                     "movzbl %%al, %%eax\n\t"
+                     "movq (%%rsp), %%rsp"
+                     : "=&a"(intact)
+                     : [from] "m"(main_ctx), [to] "m"(side_ctx)
+                     : "rbx", "rcx", "rdx", "rsi", "rdi", "r8", "r9", "r10", "r11", "r12",
+                       "r13", "r14", "r15", "xmm0", "xmm1", "xmm2", "xmm3", "xmm4", "xmm5",
+                       "xmm6", "xmm7", "xmm8", "xmm9", "xmm10", "xmm11", "xmm12", "xmm13",
+                       "xmm14", "xmm15", "memory", "cc");
+    return intact;
+}
+
+START_TEST(callee_saved_registers_survive_a_switch)
+{
+    make_side(clobber_registers, NULL);
+    for (int round = 0; round < 3; round++)
+        ck_assert_int_eq(callee_saved_intact_after_switch(), 5);
+    free_side();
+}
+END_TEST
+#endif
+
+/* ------------------------------------------------------------------------ */
+/* Floating-point control state, through the public API                     */
+/* ------------------------------------------------------------------------ */
+
+/* Sets its own rounding mode and reports, after every resume, the mode it
+ * finds: it must be its own, whatever the driver set meanwhile. */
+static void *own_rounding(coro *self, void *arg)
+{
+    (void)arg;
+    fesetround(FE_TOWARDZERO);
+    for (;;) {
+        void *got = NULL;
+        if (coro_yield(self, NULL, &got) != CORO_OK)
+            return NULL;
+        tr_add(&tr, "body %s", fegetround() == FE_TOWARDZERO ? "towardzero" : "other");
+    }
+}
+
+static const char *rounding_name(void)
+{
+    switch (fegetround()) {
+    case FE_UPWARD:
+        return "upward";
+    case FE_TOWARDZERO:
+        return "towardzero";
+    case FE_TONEAREST:
+        return "tonearest";
+    default:
+        return "downward";
+    }
+}
+
+START_TEST(each_context_keeps_its_rounding_mode)
+{
+    tr_reset(&tr);
+    fesetround(FE_UPWARD);
+    coro *c = NULL;
+    ck_assert_int_eq(coro_create(&c, own_rounding, NULL, NULL), CORO_OK);
+    ck_assert_int_eq(coro_next(c, NULL), CORO_YIELDED);
+    tr_add(&tr, "driver %s", rounding_name());
+    fesetround(FE_DOWNWARD); /* the driver changes its own mode between resumes */
+    ck_assert_int_eq(coro_next(c, NULL), CORO_YIELDED);
+    tr_add(&tr, "driver %s", rounding_name());
+    ck_assert_int_eq(coro_destroy(c), CORO_OK);
+    fesetround(FE_TONEAREST);
+    ck_assert_str_eq(tr.buf, "driver upward; body towardzero; driver downward");
+}
+END_TEST
+
+#if defined(__x86_64__)
+/* MXCSR alone: its rounding-control bits, set without touching the x87
+ * control word. (Not flush-to-zero: Valgrind does not emulate it.) */
+static void *own_sse_rounding(coro *self, void *arg)
+{
+    (void)arg;
+    _MM_SET_ROUNDING_MODE(_MM_ROUND_TOWARD_ZERO);
+    for (;;) {
+        if (coro_yield(self, NULL, NULL) != CORO_OK)
+            return NULL;
+        tr_add(&tr, "body sse %s",
+               _MM_GET_ROUNDING_MODE() == _MM_ROUND_TOWARD_ZERO ? "towardzero" : "other");
+    }
+}
+
+static const char *sse_rounding_name(void)
+{
+    switch (_MM_GET_ROUNDING_MODE()) {
+    case _MM_ROUND_NEAREST:
+        return "nearest";
+    case _MM_ROUND_UP:
+        return "up";
+    case _MM_ROUND_TOWARD_ZERO:
+        return "towardzero";
+    default:
+        return "down";
+    }
+}
+
+START_TEST(each_context_keeps_its_mxcsr)
+{
+    tr_reset(&tr);
+    unsigned saved = _mm_getcsr();
+    _MM_SET_ROUNDING_MODE(_MM_ROUND_UP);
+    coro *c = NULL;
+    ck_assert_int_eq(coro_create(&c, own_sse_rounding, NULL, NULL), CORO_OK);
+    ck_assert_int_eq(coro_next(c, NULL), CORO_YIELDED);
+    tr_add(&tr, "driver sse %s", sse_rounding_name());
+    _MM_SET_ROUNDING_MODE(_MM_ROUND_DOWN);
+    ck_assert_int_eq(coro_next(c, NULL), CORO_YIELDED);
+    tr_add(&tr, "driver sse %s", sse_rounding_name());
+    ck_assert_int_eq(coro_destroy(c), CORO_OK);
+    _mm_setcsr(saved);
+    ck_assert_str_eq(tr.buf, "driver sse up; body sse towardzero; driver sse down");
+}
+END_TEST
+#endif
+
+/* A new coroutine starts with the mode of the thread that created it. */
+static void *report_rounding(coro *self, void *arg)
+{
+    (void)self;
+    (void)arg;
+    tr_add(&tr, "body %s", rounding_name());
+    return NULL;
+}
+
+START_TEST(a_new_context_inherits_the_creators_mode)
+{
+    tr_reset(&tr);
+    fesetround(FE_UPWARD);
+    coro *c = NULL;
+    ck_assert_int_eq(coro_create(&c, report_rounding, NULL, NULL), CORO_OK);
+    fesetround(FE_TONEAREST);
+    ck_assert_int_eq(coro_next(c, NULL), CORO_RETURNED);
+    ck_assert_int_eq(coro_destroy(c), CORO_OK);
+    ck_assert_str_eq(tr.buf, "body upward");
+}
+END_TEST
+
+static Suite *backend_suite(void)
+{
+    Suite *s = suite_create("backend");
+    TCase *contract = tcase_create("contract");
+    tcase_add_test(contract, status_is_handed_over_both_ways);
+    tcase_add_test(contract, exit_runs_the_hook_on_the_target_stack_once);
+    tcase_add_test(contract, exit_without_a_hook_delivers_the_status);
+    tcase_add_test(contract, the_stack_stays_aligned_after_every_switch);
+#if defined(__x86_64__)
+    tcase_add_test(contract, callee_saved_registers_survive_a_switch);
+#endif
+    suite_add_tcase(s, contract);
+
+    TCase *fp = tcase_create("floating_point_control");
+    tcase_add_test(fp, each_context_keeps_its_rounding_mode);
+#if defined(__x86_64__)
+    tcase_add_test(fp, each_context_keeps_its_mxcsr);
+#endif
+    tcase_add_test(fp, a_new_context_inherits_the_creators_mode);
+    suite_add_tcase(s, fp);
+    return s;
+}
+
+int main(void) { return run_suite(backend_suite()); }
