@@ -28,7 +28,11 @@
 #define MAX_MIN_TIME 60.0
 
 static const bench_row *const rows[] = {
-    &bench_row_swapcontext_pair, &bench_row_next,
+    &bench_row_swapcontext_pair, &bench_row_ctx_switch_pair,
+#ifdef CORO_BENCH_HAVE_NO_FP_SWITCH
+    &bench_row_switch_pair_no_fp,
+#endif
+    &bench_row_next,
     &bench_row_send,             &bench_row_throw_catch,
     &bench_row_makecontext,      &bench_row_create_destroy,
     &bench_row_create_destroy_pooled, &bench_row_yield_from_1,

@@ -10,6 +10,13 @@
 extern const bench_row bench_row_swapcontext_pair;
 extern const bench_row bench_row_makecontext;
 
+/* rows_switch.c: the backend's bare switch, and (x86-64) the asm switch
+ * without the floating-point control state, for comparison. */
+extern const bench_row bench_row_ctx_switch_pair;
+#ifdef CORO_BENCH_HAVE_NO_FP_SWITCH
+extern const bench_row bench_row_switch_pair_no_fp;
+#endif
+
 /* rows_drive.c: driving one coroutine. */
 extern const bench_row bench_row_next;
 extern const bench_row bench_row_send;
