@@ -104,8 +104,10 @@ def write_chart(path, lines):
     left, right, top, bottom = 80, 30, 60, 130
     plot_w, plot_h = width - left - right, height - top - bottom
     values = [v for _, vs in lines for v in vs]
-    lo = math.floor(math.log10(min(values)))
-    hi = math.ceil(math.log10(max(values)))
+    # Half a decade of room below the lowest point and above the highest,
+    # so that the value labels printed under or over a line stay inside.
+    lo = math.floor(math.log10(min(values)) - 0.5)
+    hi = math.ceil(math.log10(max(values)) + 0.3)
     if hi == lo:
         hi += 1
 
