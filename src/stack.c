@@ -408,13 +408,26 @@ size_t coro__stack_used(const coro__stack *st)
     size_t npages = st->size / page;
     char *top = (char *)st->lo + st->size;
     /* Pages are committed on first touch and a stack grows down from the
-     * top, so the run of resident pages below the top is what was used. */
-    size_t used = 0;
-    for (size_t i = 1; i <= npages; i++) {
-        unsigned char resident = 0;
-        if (mincore(top - i * page, page, &resident) != 0 || !(resident & 1))
+     * top, so the run of resident pages below the top is what was used.
+     * mincore is asked about up to RESIDENCY_CHUNK pages per call, from the
+     * top down: one system call for any stack that used less than that
+     * (a call per page would cost a system call per page used). */
+    enum { RESIDENCY_CHUNK = 256 };
+    unsigned char resident[RESIDENCY_CHUNK];
+    size_t used_pages = 0;
+    while (used_pages < npages) {
+        size_t n = npages - used_pages < RESIDENCY_CHUNK ? npages - used_pages : RESIDENCY_CHUNK;
+        char *lo = top - (used_pages + n) * page;
+        if (mincore(lo, n * page, resident) != 0)
             break;
-        used = i * page;
+        /* resident[n - 1] is the page just below what is counted so far. */
+        size_t run = 0;
+        while (run < n && (resident[n - 1 - run] & 1))
+            run++;
+        used_pages += run;
+        if (run < n)
+            break;
     }
+    size_t used = used_pages * page;
     return used < st->size ? used : st->size;
 }

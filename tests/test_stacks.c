@@ -352,6 +352,26 @@ START_TEST(high_water_tracks_use)
 }
 END_TEST
 
+/* A stack used deeper than one residency query covers (256 pages, 1 MiB with
+ * 4 KiB pages): the mark must count on past the first query. */
+START_TEST(high_water_counts_past_a_mebibyte)
+{
+    ck_assert_int_eq(coro_set_stack_pool_size(0), CORO_OK); /* a fresh stack */
+    coro_options opt = CORO_OPTIONS_INIT;
+    opt.stack_size = 8u * 1024u * 1024u; /* room for ASan's larger frames */
+    coro *c = NULL;
+    ck_assert_int_eq(coro_create(&c, recurse_then_yield, (void *)(intptr_t)1500, &opt),
+                     CORO_OK);
+    ck_assert_int_eq(coro_next(c, NULL), CORO_YIELDED);
+    size_t used = coro_stack_high_water(c);
+    ck_assert_uint_ge(used, 1500u * 1024u);
+    ck_assert_uint_le(used, coro_stack_size(c));
+    ck_assert_int_eq(coro_next(c, NULL), CORO_RETURNED);
+    ck_assert_uint_eq(coro_stack_high_water(c), used); /* recorded at release */
+    coro_destroy(c);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("stacks");
@@ -389,6 +409,7 @@ int main(void)
     tcase_add_test(pool, pool_matches_size_and_mode);
     tcase_add_test(pool, threads_have_their_own_pools);
     tcase_add_test(pool, high_water_tracks_use);
+    tcase_add_test(pool, high_water_counts_past_a_mebibyte);
     suite_add_tcase(s, pool);
     return run_suite(s);
 }
