@@ -418,7 +418,8 @@ CORO_API size_t coro_stack_high_water(const coro *c);
  *  CORO_EINVAL for NULL. */
 CORO_API int coro_stack_mode(const coro *c);
 
-/** Which context switch was compiled in: "ucontext", ... */
+/** Which context switch was compiled in: "ucontext", "asm-x86_64" or
+ *  "asm-aarch64". */
 CORO_API const char *coro_backend_name(void);
 
 /* ======================================================================== */

@@ -26,3 +26,14 @@ ensure_packages() {
   $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
     "${missing[@]}" >/dev/null || return 1
 }
+
+# ensure_foreign_arch ARCH: lets dpkg install ARCH's packages (multiarch), for
+# cross-building; ensure_packages then runs apt-get update before installing.
+ensure_foreign_arch() {
+  local arch=$1
+  dpkg --print-foreign-architectures | grep -qx "$arch" && return 0
+  local sudo=""
+  [ "$(id -u)" -ne 0 ] && sudo="sudo"
+  echo "adding dpkg architecture: $arch"
+  $sudo dpkg --add-architecture "$arch"
+}

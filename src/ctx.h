@@ -52,14 +52,15 @@ struct coro__ctx {
  * static TLS block that glibc keeps small for dlopen'ed libraries. */
 #define CORO__CTX_TLS_MODEL "global-dynamic"
 #elif defined(CORO_BACKEND_ASM)
-/* The asm backend (x86-64 only): ctx_x86_64.S pushes the callee-saved
+/* The asm backend (x86-64 and AArch64): ctx_x86_64.S pushes the callee-saved
  * registers, the MXCSR and the x87 control word on the running stack and
- * swaps stack pointers. Everything a suspended context needs is on its own
+ * swaps stack pointers; ctx_aarch64.S does the same with x19-x30, d8-d15
+ * and the FPCR. Everything a suspended context needs is on its own
  * stack, so the struct is just that stack pointer and may live anywhere.
  * Unlike ucontext it does not save or restore the signal mask: a body that
  * changes the mask changes it for whatever runs next on the thread. */
 struct coro__ctx {
-    void *sp; /* the saved frame (ctx_x86_64.S); 16-byte aligned */
+    void *sp; /* the saved frame (ctx_x86_64.S, ctx_aarch64.S); 16-byte aligned */
 };
 /* Eight bytes: one %fs-relative access, no __tls_get_addr call. */
 #define CORO__CTX_TLS_MODEL "initial-exec"
