@@ -326,10 +326,12 @@ static inline __attribute__((always_inline)) coro__run *begin_run(coro *prev, co
                                                                   coro *target, void **out)
 {
     coro__run *run = &c->own_run;
+    coro__ctx *back = prev != NULL ? &prev->ctx : &thread_ctx;
     run->prev = prev;
-    run->back = prev != NULL ? &prev->ctx : &thread_ctx;
+    run->back = back;
     run->out = out;
     target->run = run;
+    target->back = back;
     target->state = CORO_RUNNING;
     c->state = CORO_RUNNING;
     set_current(target);
@@ -422,8 +424,10 @@ void coro__park(coro *self, void *value)
 #ifdef CORO_ASAN
     void *fake = NULL;
     __sanitizer_start_switch_fiber(&fake, run->back_lo, run->back_size);
+#else
+    (void)run;
 #endif
-    (void)coro__ctx_switch(&self->ctx, run->back, CORO_YIELDED);
+    (void)coro__ctx_switch(&self->ctx, self->back, CORO_YIELDED);
     /* Resumed: the resumer has set state, op, run and the current coroutine.
      * A finishing sub (CORO__OP_SUB_DONE) continues a run whose driver's
      * stack is already recorded; a driver starts a new run. */
@@ -457,6 +461,7 @@ static _Noreturn void finish(coro *self, int status, void *value)
     if (parent != NULL && run->entry != self) {
         parent->op = CORO__OP_SUB_DONE;
         parent->run = run;
+        parent->back = run->back;
         parent->state = CORO_RUNNING;
         set_current(parent);
 #ifdef CORO_TSAN
@@ -716,11 +721,12 @@ static inline __attribute__((always_inline)) int yield_checked(coro *self, void 
 #ifdef CORO_ASAN
     void *fake = NULL;
     __sanitizer_start_switch_fiber(&fake, run->back_lo, run->back_size);
-    int st = coro__ctx_switch(&self->ctx, run->back, CORO_YIELDED);
+    int st = coro__ctx_switch(&self->ctx, self->back, CORO_YIELDED);
     arrived_from_driver(self, fake);
     return st;
 #else
-    return coro__ctx_switch(&self->ctx, run->back, CORO_YIELDED);
+    (void)run;
+    return coro__ctx_switch(&self->ctx, self->back, CORO_YIELDED);
 #endif
 }
 
