@@ -364,16 +364,60 @@ CORO_API _Noreturn void coro_reraise(coro *self);
 
 /** Registers fn(arg) to run when the body ends, however it ends: return,
  *  raise, close or destroy (Python's finally). Handlers run newest first, on
- *  the coroutine's stack, and may yield. The one exception: handlers still
- *  pending when coro_destroy frees a body that ignored GeneratorExit are
- *  dropped without running (as Python drops the frame).
- *  @return CORO_OK; CORO_ENOMEM; CORO_EINVAL for a NULL fn; CORO_ENOTCURRENT. */
+ *  the coroutine's stack, and may yield. A handler registered inside the
+ *  protected call of a coro_try belongs to that call instead: it runs when the
+ *  call ends, normally or by a raise, before coro_try returns. The one
+ *  exception: handlers still pending when coro_destroy frees a body that
+ *  ignored GeneratorExit are dropped without running (as Python drops the
+ *  frame). The first CORO_INLINE_DEFERS handlers pending at once on a
+ *  coroutine need no allocation; deeper ones allocate a node each.
+ *  @return CORO_OK; CORO_ENOMEM (only past CORO_INLINE_DEFERS pending
+ *  handlers); CORO_EINVAL for a NULL fn; CORO_ENOTCURRENT. */
 CORO_API int coro_defer(coro *self, void (*fn)(void *arg), void *arg);
 
 /** Removes the newest cleanup handler, running it first if `run` is true: the
- *  normal end of a try/finally block. CORO_EINVAL if there is none;
- *  CORO_ENOTCURRENT as coro_yield. */
+ *  normal end of a try/finally block. CORO_EINVAL if there is none, or if it
+ *  was registered outside the coro_try whose protected call is running (pop
+ *  it after that call returns); CORO_ENOTCURRENT as coro_yield. */
 CORO_API int coro_defer_pop(coro *self, bool run);
+
+/** How many cleanup handlers a coroutine can have pending at once before
+ *  coro_defer allocates (they live in the coroutine itself). */
+#define CORO_INLINE_DEFERS 4
+
+/** Python's `try: result = fn(arg) except BaseException:` inside one body.
+ *  Calls fn(self, arg) on the caller's own stack (no new coroutine, no
+ *  switch, no system call) and catches what is raised below it: coro_raise,
+ *  coro_raisef, coro_raise_exc, coro_reraise or coro_yield_value from any
+ *  depth of C calls inside fn.
+ *  Rules:
+ *   - Cleanup handlers (coro_defer) registered inside the call run, newest
+ *     first, before coro_try returns, however fn ends; those registered
+ *     before it do not run. A handler that raises replaces the exception
+ *     (its __context__ records the one it replaced), as in Python.
+ *   - Calls nest: a raise goes to the innermost coro_try; one inside fn that
+ *     catches stops it there.
+ *   - fn may yield (and yield from): the coroutine can be resumed, thrown
+ *     into, closed or destroyed while inside the call. A GeneratorExit thrown
+ *     in by coro_close and propagated by fn is caught here too (it is a
+ *     BaseException); propagate it with coro_reraise, or the close reports
+ *     CORO_EIGNORED if the body then yields.
+ *   - PEP 479 applies only when an exception leaves the body: a StopIteration
+ *     is caught here as itself.
+ *   - __context__ is recorded as for any raise: an exception raised inside
+ *     fn while the body handles one has it as context.
+ *   - Only raises of self's body are caught. A coroutine that fn drives and
+ *     that raises reports CORO_RAISED to fn as usual.
+ *  @param self    the running coroutine (the body's first argument)
+ *  @param fn      the protected call; it gets self and arg
+ *  @param result  receives fn's return value on CORO_OK, else NULL; may be
+ *                 NULL
+ *  @return CORO_OK when fn returned (a handler being handled before the call
+ *  is current again); CORO_THROWN when an exception was raised and caught:
+ *  coro_exception(self) has it, exactly as after coro_yield returned
+ *  CORO_THROWN (handle it, or propagate it with coro_reraise(self));
+ *  CORO_EINVAL for a NULL fn; CORO_ENOTCURRENT as coro_yield. */
+CORO_API int coro_try(coro *self, coro_fn fn, void *arg, void **result);
 
 /* ======================================================================== */
 /* Introspection                                                            */

@@ -207,13 +207,20 @@ fail_struct:
     return rc;
 }
 
+/* Unlinks the newest cleanup handler and gives its node back: an inline
+ * slot needs nothing (its depth is free again), a deeper one was allocated. */
+static void unlink_newest_defer(coro *c)
+{
+    coro__defer *d = c->defers;
+    c->defers = d->next;
+    if (--c->ndefers >= CORO__INLINE_DEFERS)
+        coro__free(d, sizeof *d);
+}
+
 static void free_defers(coro *c)
 {
-    while (c->defers != NULL) {
-        coro__defer *d = c->defers;
-        c->defers = d->next;
-        coro__free(d, sizeof *d);
-    }
+    while (c->defers != NULL)
+        unlink_newest_defer(c);
 }
 
 int coro_destroy(coro *c)
@@ -493,13 +500,13 @@ static _Noreturn void finish(coro *self, int status, void *value)
  * handler that raises or yields never runs twice. */
 static void run_newest_defer(coro *self)
 {
-    coro__defer *d = self->defers;
-    self->defers = d->next;
-    void (*fn)(void *) = d->fn;
-    void *arg = d->arg;
-    coro__free(d, sizeof *d);
+    void (*fn)(void *) = self->defers->fn;
+    void *arg = self->defers->arg;
+    unlink_newest_defer(self);
     fn(arg);
 }
+
+void coro__run_newest_defer(coro *self) { run_newest_defer(self); }
 
 /* Runs the cleanup handlers newest first (the body returned). */
 static void run_defers(coro *self)
@@ -508,17 +515,30 @@ static void run_defers(coro *self)
         run_newest_defer(self);
 }
 
-/* Propagates *e out of the body: handlers first (during them the exception
- * counts as being handled, so a new raise records it as __context__), then
- * PEP 479, then the final switch. *e is copied because a handler may yield
- * and be thrown into, which overwrites self->exc. */
+/* Propagates *e: to the innermost coro_try if there is one (after the
+ * handlers registered inside its protected call), else out of the body
+ * (after every handler, then PEP 479, then the final switch). During the
+ * handlers the exception counts as being handled, so a new raise records it
+ * as __context__; a handler that raises starts a new propagation, which
+ * finishes the remaining handlers and goes to the same place. *e is copied
+ * because a handler may yield and be thrown into, which overwrites
+ * self->exc. */
 static _Noreturn void propagate(coro *self, const coro_exc *e)
 {
     coro_exc pending = *e;
-    while (self->defers != NULL) {
+    coro__try *t = self->try_top;
+    unsigned mark = t != NULL ? t->defer_mark : 0;
+    while (self->ndefers > mark) {
         self->exc = pending;
         self->handling = true;
         run_newest_defer(self);
+    }
+    if (t != NULL) {
+        /* Caught: no PEP 479 here, a StopIteration is caught as itself. */
+        self->try_top = t->prev;
+        self->exc = pending;
+        self->handling = true;
+        longjmp(t->env, 1);
     }
     pep479(&pending);
     self->exc = pending;
@@ -820,9 +840,15 @@ int coro_defer(coro *self, void (*fn)(void *arg), void *arg)
         return not_current("coro_defer");
     if (fn == NULL)
         return coro__fail(CORO_EINVAL, "coro_defer: fn is required");
-    coro__defer *d = coro__alloc(sizeof *d);
-    if (d == NULL)
-        return coro__fail(CORO_ENOMEM, "coro_defer: could not allocate a cleanup handler");
+    coro__defer *d;
+    if (self->ndefers < CORO__INLINE_DEFERS) {
+        d = &self->inline_defers[self->ndefers]; /* see coro__defer: no allocation */
+    } else {
+        d = coro__alloc(sizeof *d);
+        if (d == NULL)
+            return coro__fail(CORO_ENOMEM, "coro_defer: could not allocate a cleanup handler");
+    }
+    self->ndefers++;
     d->fn = fn;
     d->arg = arg;
     d->next = self->defers;
@@ -837,12 +863,14 @@ int coro_defer_pop(coro *self, bool run)
     coro__defer *d = self->defers;
     if (d == NULL)
         return coro__fail(CORO_EINVAL, "coro_defer_pop: no cleanup handler is registered");
-    if (run) {
+    if (self->try_top != NULL && self->ndefers <= self->try_top->defer_mark)
+        return coro__fail(CORO_EINVAL, "coro_defer_pop: the newest cleanup handler was "
+                                       "registered outside the current coro_try; pop it "
+                                       "after the protected call returns");
+    if (run)
         run_newest_defer(self);
-    } else {
-        self->defers = d->next;
-        coro__free(d, sizeof *d);
-    }
+    else
+        unlink_newest_defer(self);
     return CORO_OK;
 }
 

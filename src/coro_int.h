@@ -8,6 +8,7 @@
 #include "ctx.h"
 #include "stack.h"
 
+#include <setjmp.h>
 #include <stdbool.h>
 #include <stddef.h>
 
@@ -48,12 +49,31 @@ typedef struct coro__run {
     void *back_fiber;
 } coro__run;
 
-/* A cleanup handler registered with coro_defer: a singly linked LIFO. */
+/* A cleanup handler registered with coro_defer: a singly linked LIFO.
+ * Handlers are strictly last in, first out (coro_defer pushes, running or
+ * popping takes the newest), so the handler at depth d (0 = oldest) always
+ * leaves before any at a smaller depth. That lets the first
+ * CORO__INLINE_DEFERS of them live in struct coro itself, at index d, with
+ * no allocation: a slot is free again exactly when its handler is unlinked.
+ * Deeper handlers are allocated. */
 typedef struct coro__defer {
     struct coro__defer *next;
     void (*fn)(void *);
     void *arg;
 } coro__defer;
+
+#define CORO__INLINE_DEFERS CORO_INLINE_DEFERS
+
+/* One active coro_try on a coroutine's stack (the try frame lives in
+ * coro_try's own stack frame). Frames form a LIFO through `prev`, newest in
+ * coro->try_top. A raise in the body runs the handlers registered after the
+ * frame began (ndefers above `defer_mark`) and then longjmps to `env`; only
+ * with no frame left does an exception end the body. */
+typedef struct coro__try {
+    struct coro__try *prev;
+    unsigned defer_mark; /* coro->ndefers when the protected call began */
+    jmp_buf env;
+} coro__try;
 
 /* struct coro.
  *
@@ -111,7 +131,10 @@ struct coro {
                             sets handling, because coro_yield returns straight
                             from the switch */
     coro_exc exc;        /* thrown in, or escaped out (coro_exception) */
-    coro__defer *defers;
+    coro__defer *defers; /* newest first */
+    unsigned ndefers;    /* length of `defers`; see coro__defer */
+    coro__try *try_top;  /* the innermost active coro_try, NULL if none */
+    coro__defer inline_defers[CORO__INLINE_DEFERS];
 
     coro *sub;
     const coro_iter_vtable *sub_vt;
@@ -145,6 +168,8 @@ void coro__park(coro *self, void *value);
 void coro__set_exc(coro *self, const coro_exc_type *type, const char *msg, void *udata);
 /* Records a failure for coro_last_error() and returns `code`. */
 int coro__fail(int code, const char *fmt, ...) CORO_PRINTF(2, 3);
+/* Unlinks the newest cleanup handler of self and runs it. */
+void coro__run_newest_defer(coro *self);
 /* Gives c's stack back (pool or kernel), recording its high-water mark. Only
  * once c's body can no longer run on it. */
 void coro__release_stack(coro *c);

@@ -120,10 +120,18 @@ END_TEST
 
 /* ---- coro_defer under allocation failure --------------------------------- */
 
+static void ignore_cleanup(void *arg) { (void)arg; }
+
+/* The first CORO_INLINE_DEFERS handlers live in the coroutine and never
+ * allocate; these tests are about the allocated ones, so the body fills the
+ * inline slots with silent handlers first. */
 static void *registers_three(coro *self, void *arg)
 {
     (void)arg;
     static const char *names[] = {"first", "second", "third"};
+    for (int i = 0; i < CORO_INLINE_DEFERS; i++)
+        if (coro_defer(self, ignore_cleanup, NULL) != CORO_OK)
+            tr_add(&tr, "inline defer %d failed", i);
     for (int i = 0; i < 3; i++) {
         int rc = coro_defer(self, on_cleanup, (void *)names[i]);
         tr_add(&tr, "defer %s %s", names[i], coro_err_name(rc));
@@ -132,6 +140,32 @@ static void *registers_three(coro *self, void *arg)
     tr_add(&tr, "end");
     return "clean";
 }
+
+/* Registers CORO_INLINE_DEFERS + 1 handlers with every allocation failing:
+ * the inline ones succeed, the next reports ENOMEM. */
+static void *registers_past_inline(coro *self, void *arg)
+{
+    (void)arg;
+    for (int i = 0; i <= CORO_INLINE_DEFERS; i++)
+        tr_add(&tr, "%s", coro_err_name(coro_defer(self, on_cleanup, "h")));
+    return NULL;
+}
+
+START_TEST(inline_defers_need_no_allocation)
+{
+    coro *c = NULL;
+    ck_assert_int_eq(coro_create(&c, registers_past_inline, NULL, NULL), CORO_OK);
+    tr_reset(&tr);
+    alloc_fail_after(0);
+    int rc = coro_next(c, NULL);
+    alloc_fail_after(-1);
+    ck_assert_int_eq(rc, CORO_RETURNED);
+    ck_assert_int_eq(CORO_INLINE_DEFERS, 4);
+    ck_assert_str_eq(tr.buf, "OK; OK; OK; OK; ENOMEM; h; h; h; h");
+    ck_assert_int_eq(coro_destroy(c), CORO_OK);
+    ck_assert_int_eq(alloc_live(), 0);
+}
+END_TEST
 
 START_TEST(defer_enomem_inside_body)
 {
@@ -249,6 +283,7 @@ int main(void)
 
     TCase *body = tcase_create("body");
     tcase_add_checked_fixture(body, alloc_setup, alloc_teardown);
+    tcase_add_test(body, inline_defers_need_no_allocation);
     tcase_add_test(body, defer_enomem_inside_body);
     tcase_add_test(body, defer_fails_at_every_allocation);
     tcase_add_test(body, defer_failure_then_close_is_clean);
