@@ -33,7 +33,7 @@ static const bench_row *const rows[] = {
     &bench_row_switch_pair_no_fp,
 #endif
     &bench_row_next,
-    &bench_row_send,             &bench_row_throw_catch,
+    &bench_row_send,             &bench_row_throw_catch,      &bench_row_try_raise,
     &bench_row_makecontext,      &bench_row_create_destroy,
     &bench_row_create_destroy_pooled, &bench_row_yield_from_1,
     &bench_row_yield_from_10,    &bench_row_yield_from_100,
@@ -270,6 +270,8 @@ int main(int argc, char **argv)
         print_ratio(&r, "yield_from_100_ns", "yield_from_1_ns", true, 1.50);
         print_ratio(&r, "send_ns", "boost_fcontext_pair_ns", true, 1.50);
         print_ratio(&r, "cpython_send_ns", "send_ns", false, 5.0);
+        print_ratio(&r, "cpython_create_close_ns", "create_destroy_pooled_ns", false, 2.0);
+        print_ratio(&r, "cpython_try_raise_ns", "try_raise_ns", false, 3.0);
     }
     if (fflush(stdout) != 0 || ferror(stdout)) {
         fprintf(stderr, "coro-bench: could not write the results\n");

@@ -1,4 +1,5 @@
-/* cpython.c - cpython_send_ns, cpython_yield_from_{1,10,100}_ns: Python generators, via python3.
+/* cpython.c - cpython_send_ns, cpython_yield_from_{1,10,100}_ns, cpython_create_close_ns and
+ * cpython_try_raise_ns: Python generators and exceptions, via python3.
  * SPDX-License-Identifier: MIT
  *
  * coro-bench runs `python3 -c SCRIPT REPS MIN_TIME`, with python3 looked up
@@ -10,6 +11,13 @@
  * median of nanoseconds per send is reported. Depth means what it means in
  * rows_chain.c: depth 1 is the root plus one sub, and the innermost level
  * is a generator that yields back what it receives.
+ *
+ * cpython_create_close_ns times a call of a function that creates a
+ * generator, runs it to its first yield with next() and closes it (the life
+ * create_destroy_pooled_ns measures); cpython_try_raise_ns times a call of a
+ * function whose body is `try: raise ValueError('x') except ValueError: pass`
+ * (what try_raise_ns measures). Both include one Python function call, as
+ * the C rows include one C call of the protected function or the body.
  *
  * The timed statement is `send(1)` with `send` the root's bound send method:
  * the echo and the chain's depth are checked once at setup, not on every
@@ -27,8 +35,8 @@
 #include <unistd.h>
 
 const char *const bench_cpython_metrics[BENCH_CPYTHON_ROWS] = {
-    "cpython_send_ns", "cpython_yield_from_1_ns", "cpython_yield_from_10_ns",
-    "cpython_yield_from_100_ns"};
+    "cpython_send_ns",           "cpython_yield_from_1_ns", "cpython_yield_from_10_ns",
+    "cpython_yield_from_100_ns", "cpython_create_close_ns", "cpython_try_raise_ns"};
 
 /* The metric names and depths must match bench_cpython_metrics, in order. */
 static const char script[] =
@@ -50,9 +58,24 @@ static const char script[] =
     "    if below != depth:\n"
     "        sys.exit(f'a chain of depth {depth} has {below} levels below its root')\n"
     "    return gen\n"
+    "def forever():\n"
+    "    while True:\n"
+    "        yield\n"
+    "def life():\n"
+    "    g = forever()\n"
+    "    next(g)\n"
+    "    g.close()\n"
+    "def try_raise():\n"
+    "    try:\n"
+    "        raise ValueError('x')\n"
+    "    except ValueError:\n"
+    "        pass\n"
     "rows = [('cpython_send_ns', 0), ('cpython_yield_from_1_ns', 1),\n"
     "        ('cpython_yield_from_10_ns', 10), ('cpython_yield_from_100_ns', 100)]\n"
     "timers = [timeit.Timer('send(1)', globals={'send': started(d).send}) for _, d in rows]\n"
+    "rows += [('cpython_create_close_ns', None), ('cpython_try_raise_ns', None)]\n"
+    "timers += [timeit.Timer('life()', globals={'life': life}),\n"
+    "           timeit.Timer('try_raise()', globals={'try_raise': try_raise})]\n"
     "numbers = [1] * len(rows)\n"
     "def run_at_least(i):\n"
     "    while True:\n"

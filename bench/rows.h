@@ -24,6 +24,9 @@ extern const bench_row bench_row_throw_catch;
 extern const bench_row bench_row_create_destroy;
 extern const bench_row bench_row_create_destroy_pooled;
 
+/* rows_try.c: a protected call that raises, caught. */
+extern const bench_row bench_row_try_raise;
+
 /* rows_chain.c: a send through a yield from chain. */
 extern const bench_row bench_row_yield_from_1;
 extern const bench_row bench_row_yield_from_10;
@@ -46,8 +49,9 @@ typedef struct bench_peer {
 extern const bench_peer bench_peers[BENCH_PEER_COUNT]; /* boost_fcontext_pair_ns, pcl_pair_ns */
 
 /* cpython.c: CPython's generator send, measured by running python3. */
-#define BENCH_CPYTHON_ROWS 4
-/* cpython_send_ns, cpython_yield_from_1_ns, _10_ns, _100_ns. */
+#define BENCH_CPYTHON_ROWS 6
+/* cpython_send_ns, cpython_yield_from_1_ns, _10_ns, _100_ns,
+ * cpython_create_close_ns, cpython_try_raise_ns. */
 extern const char *const bench_cpython_metrics[BENCH_CPYTHON_ROWS];
 /* Runs python3 (from PATH) to measure those rows with cfg's repetitions and
  * minimum time, and stores their medians in values[] in that order. Returns

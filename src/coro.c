@@ -525,9 +525,18 @@ static void run_defers(coro *self)
  * self->exc. */
 static _Noreturn void propagate(coro *self, const coro_exc *e)
 {
-    coro_exc pending = *e;
     coro__try *t = self->try_top;
     unsigned mark = t != NULL ? t->defer_mark : 0;
+    if (t != NULL && self->ndefers == mark) {
+        /* Caught with no handler to run: the common case of a protected
+         * call, without the two copies of the exception below. */
+        if (e != &self->exc)
+            self->exc = *e;
+        self->try_top = t->prev;
+        self->handling = true;
+        longjmp(t->env, 1);
+    }
+    coro_exc pending = *e;
     while (self->ndefers > mark) {
         self->exc = pending;
         self->handling = true;

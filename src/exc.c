@@ -29,15 +29,17 @@ int coro_exc_set(coro_exc *exc, const coro_exc_type *type, const char *msg)
 {
     if (exc == NULL || type == NULL)
         return coro__fail(CORO_EINVAL, "coro_exc_set: exc and type are required");
-    memset(exc, 0, sizeof *exc);
     exc->type = type;
+    exc->udata = NULL;
+    exc->context = NULL;
+    exc->cause = NULL;
     /* A bounded copy, truncated like snprintf would (the message stays
      * NUL-terminated), without snprintf's formatting machinery, which cost
-     * more than the rest of a throw. */
-    if (msg != NULL) {
-        size_t len = strnlen(msg, sizeof exc->message - 1);
-        memcpy(exc->message, msg, len); /* the memset left the terminator */
-    }
+     * more than the rest of a throw. Only the message and its terminator are
+     * written: the bytes after it are never read. */
+    size_t len = msg != NULL ? strnlen(msg, sizeof exc->message - 1) : 0;
+    memcpy(exc->message, msg != NULL ? msg : "", len);
+    exc->message[len] = '\0';
     return CORO_OK;
 }
 

@@ -29,6 +29,13 @@ typedef struct saved_handling {
     coro_exc exc;
 } saved_handling;
 
+/* Out of line so that the common case (nothing being handled) does not pay
+ * for the copy: inlined, the compiler made it unconditionally. */
+__attribute__((noinline)) static void save_exc(saved_handling *saved, const coro *self)
+{
+    saved->exc = self->exc;
+}
+
 /* Runs the handlers registered inside the protected call (a normal end of
  * their scope, like the finally blocks inside it). With the frame still in
  * place, one that raises is caught by this coro_try like any other raise. */
@@ -52,7 +59,7 @@ int coro_try(coro *self, coro_fn fn, void *arg, void **result)
     saved_handling saved;
     saved.handling = self->handling;
     if (saved.handling)
-        saved.exc = self->exc;
+        save_exc(&saved, self);
 
     coro__try t;
     t.prev = self->try_top;
