@@ -437,7 +437,17 @@ CORO_API size_t coro_stack_high_water(const coro *c);
 CORO_API int coro_stack_mode(const coro *c);
 
 /** Which context switch was compiled in: "ucontext", "asm-x86_64" or
- *  "asm-aarch64". */
+ *  "asm-aarch64", with "-shared-fp" appended to an asm name when the library
+ *  was built with -DCORO_SHARED_FP=ON. Without the option every coroutine
+ *  keeps its own floating-point control state (x86-64: the MXCSR and the x87
+ *  control word; AArch64: the FPCR), saved and restored by each switch, and
+ *  a new coroutine starts with its creator's. With it ("-shared-fp") the
+ *  switch leaves that state alone, which makes it faster, and there is one
+ *  state per thread: a body that changes the rounding mode or the exception
+ *  masks (fesetround, feenableexcept, _mm_setcsr, or a library that does)
+ *  changes them for every coroutine on that thread and for the thread
+ *  itself, until something changes them back; a coroutine runs with whatever
+ *  the thread has when it runs, and keeps nothing across a yield. */
 CORO_API const char *coro_backend_name(void);
 
 /* ======================================================================== */
