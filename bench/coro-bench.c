@@ -33,7 +33,11 @@ static const bench_row *const rows[] = {
     &bench_row_switch_pair_no_fp,
 #endif
     &bench_row_next,
-    &bench_row_send,             &bench_row_throw_catch,      &bench_row_try_raise,
+    &bench_row_send,
+#ifdef CORO_BENCH_HAVE_SHARED_FP
+    &bench_row_send_shared_fp,
+#endif
+    &bench_row_throw_catch,      &bench_row_try_raise,
     &bench_row_makecontext,      &bench_row_create_destroy,
     &bench_row_create_destroy_pooled, &bench_row_yield_from_1,
     &bench_row_yield_from_10,    &bench_row_yield_from_100,

@@ -17,6 +17,12 @@ extern const bench_row bench_row_ctx_switch_pair;
 extern const bench_row bench_row_switch_pair_no_fp;
 #endif
 
+/* rows_shared_fp.c: send_ns through a second copy of the library whose asm
+ * switch leaves out the floating-point control state (CORO_SHARED_FP). */
+#ifdef CORO_BENCH_HAVE_SHARED_FP
+extern const bench_row bench_row_send_shared_fp;
+#endif
+
 /* rows_drive.c: driving one coroutine. */
 extern const bench_row bench_row_next;
 extern const bench_row bench_row_send;

@@ -208,8 +208,12 @@ CORO_API void coro_options_init(coro_options *opt);
 /** A foreign iterator for coro_yield_from_iter: an array, a range or anything
  *  of yours. Each call reports CORO_YIELDED (value in *out), CORO_RETURNED
  *  (exhausted; *out is the value of the yield from, like StopIteration.value)
- *  or CORO_RAISED (after filling *exc, e.g. with coro_exc_set). `next` is
- *  required; a missing `send`, `throw` or `close` behaves as Python does for
+ *  or CORO_RAISED (after filling *exc, e.g. with coro_exc_set). From next,
+ *  send or throw_, CORO_RAISED with a StopIteration (or a type derived from
+ *  it) is another way of returning: exc->udata is the value of the yield from,
+ *  as Python takes StopIteration.value from whatever StopIteration comes back.
+ *  From close it is raised in the delegator like any other exception. `next`
+ *  is required; a missing `send`, `throw` or `close` behaves as Python does for
  *  an iterator without that method (spec Y3, Y4, Y5). */
 typedef struct coro_iter_vtable {
     const char *name; /* in messages: "'range' object has no attribute 'send'" */
@@ -327,7 +331,15 @@ CORO_API void *coro_yield_value(coro *self, void *value);
  *  yields straight to the driver, at a cost that does not grow with the depth
  *  of the chain. sub stays owned by the caller; it cannot be destroyed while
  *  this runs.
- *  @param result  receives sub's return value; may be NULL
+ *  A sub that finished behind this call's back (driven or closed directly)
+ *  ends the delegation at the next forwarded operation, as in CPython 3.11: a
+ *  send gives CORO_OK with *result NULL; a throw is re-raised by the finished
+ *  sub, so a thrown StopIteration (or a type derived from it) ends it with
+ *  CORO_OK and *result = that exception's udata (Python's StopIteration.value;
+ *  the delegator carries on), and any other thrown exception surfaces here.
+ *  (A live sub turns a thrown StopIteration into RuntimeError, PEP 479.)
+ *  @param result  receives sub's return value, or the udata of a StopIteration
+ *                 that ended the delegation; may be NULL
  *  @return CORO_OK when sub returned; CORO_THROWN when an exception surfaced
  *  here (raised by sub, thrown into self while sub has no handler for it,
  *  GeneratorExit from a close, or ValueError if sub is running):
@@ -337,12 +349,18 @@ CORO_API int coro_yield_from(coro *self, coro *sub, void **result);
 
 /** `yield from` a coroutine made for the occasion: creates fn(sub, arg) with
  *  default options, delegates to it, and destroys it when the delegation ends
- *  however it ends. Returns as coro_yield_from, or CORO_ENOMEM, or
- *  CORO_EINVAL for a NULL fn. */
+ *  however it ends. Returns as coro_yield_from (*result is the sub's return
+ *  value; the sub cannot finish behind this call's back, being nobody else's,
+ *  so a StopIteration thrown in always meets it live and becomes RuntimeError
+ *  in it, PEP 479), or CORO_ENOMEM, or CORO_EINVAL for a NULL fn. */
 CORO_API int coro_yield_from_fn(coro *self, coro_fn fn, void *arg, void **result);
 
 /** `yield from` a foreign iterator described by vt. Returns as
- *  coro_yield_from; CORO_EINVAL if vt or vt->next is NULL. */
+ *  coro_yield_from; CORO_EINVAL if vt or vt->next is NULL. *result is the
+ *  value vt reported with CORO_RETURNED, or the udata of a StopIteration (or
+ *  derived) that next, send or throw_ reported with CORO_RAISED. A thrown
+ *  StopIteration with no throw_ to take it is raised here (CORO_THROWN), as
+ *  in CPython 3.11; one reported by close is raised here too. */
 CORO_API int coro_yield_from_iter(coro *self, const coro_iter_vtable *vt, void *it,
                                   void **result);
 
@@ -463,7 +481,17 @@ CORO_API size_t coro_stack_high_water(const coro *c);
 CORO_API int coro_stack_mode(const coro *c);
 
 /** Which context switch was compiled in: "ucontext", "asm-x86_64" or
- *  "asm-aarch64". */
+ *  "asm-aarch64", with "-shared-fp" appended to an asm name when the library
+ *  was built with -DCORO_SHARED_FP=ON. Without the option every coroutine
+ *  keeps its own floating-point control state (x86-64: the MXCSR and the x87
+ *  control word; AArch64: the FPCR), saved and restored by each switch, and
+ *  a new coroutine starts with its creator's. With it ("-shared-fp") the
+ *  switch leaves that state alone, which makes it faster, and there is one
+ *  state per thread: a body that changes the rounding mode or the exception
+ *  masks (fesetround, feenableexcept, _mm_setcsr, or a library that does)
+ *  changes them for every coroutine on that thread and for the thread
+ *  itself, until something changes them back; a coroutine runs with whatever
+ *  the thread has when it runs, and keeps nothing across a yield. */
 CORO_API const char *coro_backend_name(void);
 
 /* ======================================================================== */

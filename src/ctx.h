@@ -58,9 +58,13 @@ struct coro__ctx {
  * and the FPCR. Everything a suspended context needs is on its own
  * stack, so the struct is just that stack pointer and may live anywhere.
  * Unlike ucontext it does not save or restore the signal mask: a body that
- * changes the mask changes it for whatever runs next on the thread. */
+ * changes the mask changes it for whatever runs next on the thread. Built
+ * with CORO_SHARED_FP, it does not save or restore the floating-point
+ * control state either (MXCSR and x87 control word, or FPCR), with the same
+ * consequence for the rounding mode and exception masks. */
 struct coro__ctx {
-    void *sp; /* the saved frame (ctx_x86_64.S, ctx_aarch64.S); 16-byte aligned */
+    void *sp; /* the saved frame (ctx_x86_64.S, ctx_aarch64.S); 16-byte aligned,
+                 except x86-64 with CORO_SHARED_FP: 8 mod 16 */
 };
 /* Eight bytes: one %fs-relative access, no __tls_get_addr call. */
 #define CORO__CTX_TLS_MODEL "initial-exec"

@@ -23,6 +23,12 @@
  * only does the second half (after an optional call on the target's stack).
  * ctx_asm_aarch64.c lays out the first frame of a new coroutine to match.
  *
+ * Built with CORO_SHARED_FP (the CMake option of that name), the FPCR slot is
+ * left out (a 160-byte frame, the offsets above unchanged) and the FPCR is
+ * neither saved nor restored, so every context on a thread shares the
+ * thread's floating-point modes (docs/design.md, "Shared floating-point
+ * control state").
+ *
  * The way back is `ret`: unlike x86-64's backend this one does not use an
  * indirect branch (`br x30`), because with BTI a `br` may only land on a
  * landing pad and return addresses have none. Not saved: the signal mask
@@ -32,12 +38,22 @@
 #error "ctx_aarch64.S is for AArch64 (LP64) only; use CORO_BACKEND=ucontext"
 #endif
 
+/* The saved frame: 160 bytes of registers, then the FPCR and 8 bytes of
+ * padding (sp stays 16-byte aligned) unless CORO_SHARED_FP. */
+#ifdef CORO_SHARED_FP
+#define FRAME_SIZE 160
+#else
+#define FRAME_SIZE 176
+#endif
+
     .text
 
 /* Restores the frame at sp and returns to its x30. w0 passes through. */
 .macro RESTORE_FRAME_AND_RETURN
+#ifndef CORO_SHARED_FP
     ldr     x9, [sp, #160]
     msr     fpcr, x9
+#endif
     ldp     d8, d9, [sp, #96]
     ldp     d10, d11, [sp, #112]
     ldp     d12, d13, [sp, #128]
@@ -48,7 +64,7 @@
     ldp     x25, x26, [sp, #48]
     ldp     x27, x28, [sp, #64]
     ldp     x29, x30, [sp, #80]
-    add     sp, sp, #176
+    add     sp, sp, #FRAME_SIZE
     .cfi_def_cfa_offset 0
     .cfi_restore x29
     .cfi_restore x30
@@ -65,22 +81,24 @@
     .p2align 4
 coro__ctx_switch:
     .cfi_startproc
-    sub     sp, sp, #176
-    .cfi_def_cfa_offset 176
+    sub     sp, sp, #FRAME_SIZE
+    .cfi_def_cfa_offset FRAME_SIZE
     stp     x19, x20, [sp, #0]
     stp     x21, x22, [sp, #16]
     stp     x23, x24, [sp, #32]
     stp     x25, x26, [sp, #48]
     stp     x27, x28, [sp, #64]
     stp     x29, x30, [sp, #80]
-    .cfi_offset x29, -96
-    .cfi_offset x30, -88
+    .cfi_offset x29, 80 - FRAME_SIZE
+    .cfi_offset x30, 88 - FRAME_SIZE
     stp     d8, d9, [sp, #96]
     stp     d10, d11, [sp, #112]
     stp     d12, d13, [sp, #128]
     stp     d14, d15, [sp, #144]
+#ifndef CORO_SHARED_FP
     mrs     x9, fpcr
     str     x9, [sp, #160]
+#endif
 
     mov     x9, sp
     str     x9, [x0]                /* from->sp: this context is now saved */
@@ -107,9 +125,9 @@ coro__ctx_exit:
     .cfi_startproc
     ldr     x9, [x0]
     mov     sp, x9                  /* to->sp: the old stack is abandoned */
-    .cfi_def_cfa sp, 176
-    .cfi_offset x29, -96
-    .cfi_offset x30, -88
+    .cfi_def_cfa sp, FRAME_SIZE
+    .cfi_offset x29, 80 - FRAME_SIZE
+    .cfi_offset x30, 88 - FRAME_SIZE
     mov     w19, w1
     cbz     x2, 1f
     mov     x0, x3

@@ -11,6 +11,12 @@
  *     sp+16  r14                    sp+56  return address
  *     sp+24  r13
  *
+ * Built with CORO_SHARED_FP (the CMake option of that name), the first 8
+ * bytes are left out: the frame is 56 bytes, r15 at sp+0 ... return address
+ * at sp+48, and the MXCSR and x87 control word are neither saved nor
+ * restored, so every context on a thread shares the thread's floating-point
+ * control state (docs/design.md, "Shared floating-point control state").
+ *
  * coro__ctx_switch builds this frame on the running stack (the call pushed
  * the return address), stores rsp into from->sp, loads to->sp and unwinds the
  * target's frame the same way, ending with a jump to its return address with
@@ -26,16 +32,29 @@
 #error "ctx_x86_64.S is for x86-64 (LP64) only; use CORO_BACKEND=ucontext"
 #endif
 
+/* FRAME_SIZE: the saved frame. EXIT_SCRATCH: what coro__ctx_exit puts below
+ * it before its call, so that the call is made with rsp 16-byte aligned (the
+ * 64-byte frame starts 16-byte aligned, the 56-byte one 8 mod 16). */
+#ifdef CORO_SHARED_FP
+#define FRAME_SIZE 56
+#define EXIT_SCRATCH 24
+#else
+#define FRAME_SIZE 64
+#define EXIT_SCRATCH 16
+#endif
+
     .text
 
 /* Restores the saved frame at rsp (the picture above) and jumps to its
  * return address. eax (the status) passes through untouched. Used by the
- * switch and by the exit; the CFI on entry must say CFA = rsp + 64. */
+ * switch and by the exit; the CFI on entry must say CFA = rsp + FRAME_SIZE. */
 .macro RESTORE_FRAME_AND_GO
+#ifndef CORO_SHARED_FP
     ldmxcsr (%rsp)
     fldcw   4(%rsp)
     addq    $8, %rsp
     .cfi_adjust_cfa_offset -8
+#endif
     popq    %r15
     .cfi_adjust_cfa_offset -8
     .cfi_restore %r15
@@ -68,7 +87,8 @@
 
 /* int coro__ctx_switch(coro__ctx *from, coro__ctx *to, int status)
  * rdi = from, rsi = to, edx = status. Saves exactly what a callee must
- * preserve (rbx, rbp, r12-r15, rsp, the MXCSR and x87 control word);
+ * preserve (rbx, rbp, r12-r15, rsp, the MXCSR and x87 control word; the
+ * last two not with CORO_SHARED_FP);
  * everything else is caller-saved, so the C caller does not expect it to
  * survive the call. The target's switch returns `status` in eax.
  * Callers may reach this with a tail call (jmp): the frame then holds their
@@ -101,10 +121,12 @@ coro__ctx_switch:
     pushq   %r15
     .cfi_adjust_cfa_offset 8
     .cfi_rel_offset %r15, 0
+#ifndef CORO_SHARED_FP
     subq    $8, %rsp
     .cfi_adjust_cfa_offset 8
     stmxcsr (%rsp)
     fnstcw  4(%rsp)
+#endif
 
     movq    %rsp, (%rdi)            /* from->sp: this context is now saved */
     movl    %edx, %eax              /* what the target's switch returns */
@@ -120,8 +142,8 @@ coro__ctx_switch:
  * Moves onto to's stack for good (nothing of the running context is saved),
  * calls on_arrival(arg) there, below to's saved frame, and then resumes to
  * like the switch does. Below the frame is free: to's own code is stopped in
- * a call of the switch, and the switch keeps nothing under its frame. The
- * frame is 16-byte aligned, so after the 16-byte scratch slot the call enters
+ * a call of the switch, and the switch keeps nothing under its frame. After
+ * the scratch slot (EXIT_SCRATCH) rsp is 16-byte aligned, so the call enters
  * on_arrival with the alignment the ABI wants. From the first instruction
  * after the stack move, the CFI describes to's frame, so a debugger stopped
  * inside on_arrival unwinds into to's code. */
@@ -133,7 +155,7 @@ coro__ctx_exit:
     .cfi_startproc
     endbr64
     movq    (%rdi), %rsp            /* to->sp: the old stack is abandoned */
-    .cfi_def_cfa %rsp, 64
+    .cfi_def_cfa %rsp, FRAME_SIZE
     .cfi_offset %rip, -8
     .cfi_offset %rbp, -16
     .cfi_offset %rbx, -24
@@ -143,14 +165,14 @@ coro__ctx_exit:
     .cfi_offset %r15, -56
     testq   %rdx, %rdx
     jz      1f
-    subq    $16, %rsp
-    .cfi_adjust_cfa_offset 16
+    subq    $EXIT_SCRATCH, %rsp
+    .cfi_adjust_cfa_offset EXIT_SCRATCH
     movl    %esi, (%rsp)            /* the status survives the call here */
     movq    %rcx, %rdi
     callq   *%rdx
     movl    (%rsp), %esi
-    addq    $16, %rsp
-    .cfi_adjust_cfa_offset -16
+    addq    $EXIT_SCRATCH, %rsp
+    .cfi_adjust_cfa_offset -EXIT_SCRATCH
 1:
     movl    %esi, %eax
     RESTORE_FRAME_AND_GO

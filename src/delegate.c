@@ -160,6 +160,18 @@ static int check_body_call(coro *self, const char *fn)
     return CORO_OK;
 }
 
+/* True when e is a StopIteration (or derived): the way a sub, or a foreign
+ * iterator's next/send/throw_, ends a yield from with a value (Python's
+ * StopIteration.value), which is e's udata. Not for close: a StopIteration
+ * out of a close is raised in the delegator like any other exception. */
+static bool stopped(const coro_exc *e, void **value)
+{
+    if (!coro_exc_matches(e->type, &coro_StopIteration))
+        return false;
+    *value = e->udata;
+    return true;
+}
+
 /* Forwards a GeneratorExit (close, or throw of GeneratorExit) to a coroutine
  * sub and decides what surfaces in the delegator (spec Y5, Y6). */
 static int close_sub(coro *self, coro *sub, const coro_exc *ge)
@@ -225,6 +237,13 @@ int coro_yield_from(coro *self, coro *sub, void **result)
             st = coro_throw_exc(sub, &thrown, &value); /* spec Y4 */
         }
     }
+    /* A StopIteration out of the sub ends the delegation with its udata as
+     * the value, as CPython 3.11 does with whatever StopIteration comes back
+     * from a forwarded call. From a coroutine sub it can only be the thrown
+     * exception re-raised by a sub that had already finished (a live body
+     * turns a StopIteration into RuntimeError, PEP 479). */
+    if (st == CORO_RAISED && stopped(&sub->exc, &value))
+        st = CORO_RETURNED;
     switch (st) {
     case CORO_RETURNED: /* spec Y7 */
         if (result != NULL)
@@ -282,10 +301,14 @@ static int invalid_status(const coro_iter_vtable *vt, int st, coro_exc *e)
 }
 
 /* What next/send/throw_ report, checked: CORO_YIELDED, CORO_RETURNED, or
- * CORO_RAISED with an exception filled in. */
-static int checked(const coro_iter_vtable *vt, int st, coro_exc *e)
+ * CORO_RAISED with an exception filled in. A raised StopIteration (or
+ * derived) is the iterator's way of returning: CORO_RETURNED with its udata
+ * in *value. */
+static int checked(const coro_iter_vtable *vt, int st, coro_exc *e, void **value)
 {
-    if (st == CORO_YIELDED || st == CORO_RETURNED || (st == CORO_RAISED && e->type != NULL))
+    if (st == CORO_RAISED && e->type != NULL)
+        return stopped(e, value) ? CORO_RETURNED : CORO_RAISED;
+    if (st == CORO_YIELDED || st == CORO_RETURNED)
         return st;
     return invalid_status(vt, st, e);
 }
@@ -318,7 +341,7 @@ int coro_yield_from_iter(coro *self, const coro_iter_vtable *vt, void *it, void 
 
     coro_exc e = {0};
     void *value = NULL;
-    int st = checked(vt, vt->next(it, &value, &e), &e);
+    int st = checked(vt, vt->next(it, &value, &e), &e, &value);
     while (st == CORO_YIELDED) {
         self->exc.type = NULL; /* as in coro_yield_from: nothing pending here */
         coro__park(self, value);
@@ -326,9 +349,9 @@ int coro_yield_from_iter(coro *self, const coro_iter_vtable *vt, void *it, void 
         if (self->op == CORO__OP_SEND) {
             void *v = self->transfer;
             if (v == NULL) {
-                st = checked(vt, vt->next(it, &value, &e), &e);
+                st = checked(vt, vt->next(it, &value, &e), &e, &value);
             } else if (vt->send != NULL) {
-                st = checked(vt, vt->send(it, v, &value, &e), &e);
+                st = checked(vt, vt->send(it, v, &value, &e), &e, &value);
             } else { /* spec Y3 */
                 char msg[CORO_EXC_MSG_MAX];
                 snprintf(msg, sizeof msg, "'%s' object has no attribute 'send'", name);
@@ -347,7 +370,7 @@ int coro_yield_from_iter(coro *self, const coro_iter_vtable *vt, void *it, void 
                     e = ce; /* its exception, or RuntimeError for a bad status */
             }
         } else if (vt->throw_ != NULL) {
-            st = checked(vt, vt->throw_(it, &thrown, &value, &e), &e);
+            st = checked(vt, vt->throw_(it, &thrown, &value, &e), &e, &value);
         } else { /* spec Y4: raised here, the iterator is not closed */
             st = CORO_RAISED;
             e = thrown;

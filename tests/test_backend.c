@@ -1,6 +1,7 @@
 /* test_backend.c - the context-switch backend's contract (src/ctx.h), tested
  * on the backend this build uses, and the floating-point control state each
- * context keeps across switches.
+ * context keeps across switches (or, built with CORO_SHARED_FP, shares with
+ * the thread).
  * SPDX-License-Identifier: MIT
  *
  * The contract cases call coro__ctx_make / coro__ctx_switch / coro__ctx_exit
@@ -412,19 +413,22 @@ END_TEST
 /* Floating-point control state, through the public API                     */
 /* ------------------------------------------------------------------------ */
 
-/* Sets its own rounding mode and reports, after every resume, the mode it
- * finds: it must be its own, whatever the driver set meanwhile. */
-static void *own_rounding(coro *self, void *arg)
-{
-    (void)arg;
-    fesetround(FE_TOWARDZERO);
-    for (;;) {
-        void *got = NULL;
-        if (coro_yield(self, NULL, &got) != CORO_OK)
-            return NULL;
-        tr_add(&tr, "body %s", fegetround() == FE_TOWARDZERO ? "towardzero" : "other");
-    }
-}
+/* The same scripts check both builds; only the expected transcripts differ.
+ * By default every context keeps its own state: the body finds its own mode
+ * after each resume, the driver its own after each yield, and a new context
+ * starts with its creator's mode. With CORO_SHARED_FP there is one state per
+ * thread: what the body sets is what the driver finds after the yield and
+ * the other way round, and a new context runs with whatever the thread has
+ * when it first runs. */
+#ifdef CORO_SHARED_FP
+#define WANT_ROUNDING "driver towardzero; body downward; driver downward"
+#define WANT_SSE "driver sse towardzero; body sse down; driver sse down"
+#define WANT_NEW "body tonearest"
+#else
+#define WANT_ROUNDING "driver upward; body towardzero; driver downward"
+#define WANT_SSE "driver sse up; body sse towardzero; driver sse down"
+#define WANT_NEW "body upward"
+#endif
 
 static const char *rounding_name(void)
 {
@@ -440,7 +444,22 @@ static const char *rounding_name(void)
     }
 }
 
-START_TEST(each_context_keeps_its_rounding_mode)
+/* Sets its own rounding mode and reports, after every resume, the mode it
+ * finds: its own, whatever the driver set meanwhile (by default), or the
+ * driver's (shared). */
+static void *own_rounding(coro *self, void *arg)
+{
+    (void)arg;
+    fesetround(FE_TOWARDZERO);
+    for (;;) {
+        void *got = NULL;
+        if (coro_yield(self, NULL, &got) != CORO_OK)
+            return NULL;
+        tr_add(&tr, "body %s", rounding_name());
+    }
+}
+
+START_TEST(rounding_mode_across_switches)
 {
     tr_reset(&tr);
     fesetround(FE_UPWARD);
@@ -453,25 +472,11 @@ START_TEST(each_context_keeps_its_rounding_mode)
     tr_add(&tr, "driver %s", rounding_name());
     ck_assert_int_eq(coro_destroy(c), CORO_OK);
     fesetround(FE_TONEAREST);
-    ck_assert_str_eq(tr.buf, "driver upward; body towardzero; driver downward");
+    ck_assert_str_eq(tr.buf, WANT_ROUNDING);
 }
 END_TEST
 
 #if defined(__x86_64__)
-/* MXCSR alone: its rounding-control bits, set without touching the x87
- * control word. (Not flush-to-zero: Valgrind does not emulate it.) */
-static void *own_sse_rounding(coro *self, void *arg)
-{
-    (void)arg;
-    _MM_SET_ROUNDING_MODE(_MM_ROUND_TOWARD_ZERO);
-    for (;;) {
-        if (coro_yield(self, NULL, NULL) != CORO_OK)
-            return NULL;
-        tr_add(&tr, "body sse %s",
-               _MM_GET_ROUNDING_MODE() == _MM_ROUND_TOWARD_ZERO ? "towardzero" : "other");
-    }
-}
-
 static const char *sse_rounding_name(void)
 {
     switch (_MM_GET_ROUNDING_MODE()) {
@@ -486,7 +491,20 @@ static const char *sse_rounding_name(void)
     }
 }
 
-START_TEST(each_context_keeps_its_mxcsr)
+/* MXCSR alone: its rounding-control bits, set without touching the x87
+ * control word. (Not flush-to-zero: Valgrind does not emulate it.) */
+static void *own_sse_rounding(coro *self, void *arg)
+{
+    (void)arg;
+    _MM_SET_ROUNDING_MODE(_MM_ROUND_TOWARD_ZERO);
+    for (;;) {
+        if (coro_yield(self, NULL, NULL) != CORO_OK)
+            return NULL;
+        tr_add(&tr, "body sse %s", sse_rounding_name());
+    }
+}
+
+START_TEST(mxcsr_rounding_across_switches)
 {
     tr_reset(&tr);
     unsigned saved = _mm_getcsr();
@@ -500,12 +518,13 @@ START_TEST(each_context_keeps_its_mxcsr)
     tr_add(&tr, "driver sse %s", sse_rounding_name());
     ck_assert_int_eq(coro_destroy(c), CORO_OK);
     _mm_setcsr(saved);
-    ck_assert_str_eq(tr.buf, "driver sse up; body sse towardzero; driver sse down");
+    ck_assert_str_eq(tr.buf, WANT_SSE);
 }
 END_TEST
 #endif
 
-/* A new coroutine starts with the mode of the thread that created it. */
+/* Reports the mode it starts with: its creator's at creation (by default), or
+ * the thread's when it first runs (shared). */
 static void *report_rounding(coro *self, void *arg)
 {
     (void)self;
@@ -514,7 +533,7 @@ static void *report_rounding(coro *self, void *arg)
     return NULL;
 }
 
-START_TEST(a_new_context_inherits_the_creators_mode)
+START_TEST(rounding_mode_a_new_context_starts_with)
 {
     tr_reset(&tr);
     fesetround(FE_UPWARD);
@@ -523,7 +542,7 @@ START_TEST(a_new_context_inherits_the_creators_mode)
     fesetround(FE_TONEAREST);
     ck_assert_int_eq(coro_next(c, NULL), CORO_RETURNED);
     ck_assert_int_eq(coro_destroy(c), CORO_OK);
-    ck_assert_str_eq(tr.buf, "body upward");
+    ck_assert_str_eq(tr.buf, WANT_NEW);
 }
 END_TEST
 
@@ -541,11 +560,11 @@ static Suite *backend_suite(void)
     suite_add_tcase(s, contract);
 
     TCase *fp = tcase_create("floating_point_control");
-    tcase_add_test(fp, each_context_keeps_its_rounding_mode);
+    tcase_add_test(fp, rounding_mode_across_switches);
 #if defined(__x86_64__)
-    tcase_add_test(fp, each_context_keeps_its_mxcsr);
+    tcase_add_test(fp, mxcsr_rounding_across_switches);
 #endif
-    tcase_add_test(fp, a_new_context_inherits_the_creators_mode);
+    tcase_add_test(fp, rounding_mode_a_new_context_starts_with);
     suite_add_tcase(s, fp);
     return s;
 }

@@ -718,7 +718,7 @@ END_TEST
  * driver drives R. */
 enum { FORWARD = 1, UNDER_ROOT = 2 };
 
-enum policy { PROPAGATE, YIELD_AGAIN, RETURN_42, RAISE_VALUE };
+enum policy { PROPAGATE, YIELD_AGAIN, RETURN_42, RAISE_VALUE, RAISE_STOP };
 
 typedef struct sspec {
     int n;        /* after a first yield 0, yields 1..n; returns 100 + n */
@@ -762,6 +762,8 @@ static void *path_sub(coro *self, void *arg)
                 return I2P(42);
             case RAISE_VALUE:
                 coro_raise(self, &coro_ValueError, ge ? "in close" : "from sub");
+            case RAISE_STOP: /* PEP 479 turns it into RuntimeError in S */
+                coro_raise(self, &coro_StopIteration, "own");
             default:
                 coro_reraise(self);
             }
@@ -774,10 +776,11 @@ static void *path_sub(coro *self, void *arg)
 typedef struct dspec {
     coro *sub;
     bool catch_all;
+    bool return_at_once; /* return the value of the yield from instead */
 } dspec;
 
 /* yield from d->sub; record the outcome (and any exception still visible);
- * yield 500; return 600. */
+ * yield 500; return 600 (or return the value at once). */
 static void *path_delegator(coro *self, void *arg)
 {
     dspec *d = arg;
@@ -791,6 +794,8 @@ static void *path_delegator(coro *self, void *arg)
     } else {
         const coro_exc *e = coro_exception(self);
         tr_add(&tr, "D %s %d exc %s", coro_err_name(rc), P2I(res), e ? e->type->name : "none");
+        if (d->return_at_once)
+            return res;
     }
     coro_yield_value(self, I2P(500));
     return I2P(600);
@@ -1041,6 +1046,149 @@ START_TEST(paths_y14_throw_stop_iteration)
 END_TEST
 
 /* ------------------------------------------------------------------------ */
+/* A StopIteration back out of the sub: one table, the four paths          */
+/* ------------------------------------------------------------------------ */
+
+/* Each row mirrors a Python 3.11 program (the `python` column; `s` is the sub,
+ * parked in `r = yield from s` of the delegator `d`, which prints r, yields
+ * 'after' and returns). CPython forwards a throw to the sub even when the sub
+ * has finished (generator.throw on a finished generator re-raises what it was
+ * given), and a StopIteration coming back ends the yield from with its value:
+ * here the thrown exception's udata. */
+
+static const coro_exc_type my_stop = {"MyStop", &coro_StopIteration};
+
+/* How the sub is left before the top is driven: still at its yield 1, or
+ * finished directly, behind D's back. */
+enum finish { LIVE, SUB_RETURNED, SUB_RAISED, SUB_CLOSED };
+enum top_op { OP_THROW, OP_SEND, OP_CLOSE };
+
+typedef struct stop_case {
+    const char *python;
+    int finish;
+    int on_throw;              /* S's policy for the exception thrown in */
+    bool return_at_once;       /* D returns the value of its yield from */
+    int op;                    /* what the test then does to the top */
+    const coro_exc_type *type; /* OP_THROW: thrown with this type ... */
+    int udata;                 /* ... and this udata (StopIteration.value) */
+    int want_rc;
+    int want_out;                  /* YIELDED or RETURNED: the value */
+    const coro_exc_type *want_exc; /* RAISED: the exception's type */
+    const char *want_tr;           /* after a YIELDED 500, a next finishes D */
+} stop_case;
+
+#define FIN_RETURNED "S got 0; S got 0; S finally; "
+#define FIN_RAISED "S got ValueError; S finally; "
+#define FIN_CLOSED "S got GeneratorExit; S finally; "
+#define D_RUNTIME "D caught RuntimeError: coroutine raised StopIteration ctx StopIteration; "
+
+static const stop_case stop_cases[] = {
+    {"next(s); next(s) -> StopIteration('r'); d.throw(StopIteration(77)) -> 'after'", SUB_RETURNED,
+     PROPAGATE, false, OP_THROW, &coro_StopIteration, 77, CORO_YIELDED, 500, NULL,
+     FIN_RETURNED "D OK 77 exc none; D finally"},
+    {"s finished; d.throw(StopIteration()) -> 'after', r is None", SUB_RETURNED, PROPAGATE, false,
+     OP_THROW, &coro_StopIteration, 0, CORO_YIELDED, 500, NULL,
+     FIN_RETURNED "D OK 0 exc none; D finally"},
+    {"s finished; d.throw(MyStop(78)), class MyStop(StopIteration) -> 'after', r == 78",
+     SUB_RETURNED, PROPAGATE, false, OP_THROW, &my_stop, 78, CORO_YIELDED, 500, NULL,
+     FIN_RETURNED "D OK 78 exc none; D finally"},
+    {"s.throw(ValueError) escaped s; d.throw(StopIteration(77)) -> 'after'", SUB_RAISED, PROPAGATE,
+     false, OP_THROW, &coro_StopIteration, 77, CORO_YIELDED, 500, NULL,
+     FIN_RAISED "D OK 77 exc none; D finally"},
+    {"s.close(); d.throw(StopIteration(77)) -> 'after'", SUB_CLOSED, PROPAGATE, false, OP_THROW,
+     &coro_StopIteration, 77, CORO_YIELDED, 500, NULL, FIN_CLOSED "D OK 77 exc none; D finally"},
+    {"s finished; d (return (yield from s)).throw(StopIteration(77)) -> StopIteration(77)",
+     SUB_RETURNED, PROPAGATE, true, OP_THROW, &coro_StopIteration, 77, CORO_RETURNED, 77, NULL,
+     FIN_RETURNED "D OK 77 exc none; D finally"},
+    {"s finished; d.throw(ValueError('late')) -> ValueError in d", SUB_RETURNED, PROPAGATE, false,
+     OP_THROW, &coro_ValueError, 0, CORO_RAISED, 0, &coro_ValueError,
+     FIN_RETURNED "D caught ValueError: late; D finally"},
+    {"s live; d.throw(StopIteration(77)) -> RuntimeError from s (PEP 479) unwinds d", LIVE,
+     PROPAGATE, false, OP_THROW, &coro_StopIteration, 77, CORO_RAISED, 0, &coro_RuntimeError,
+     "S got StopIteration; S finally; " D_RUNTIME "D finally"},
+    {"s catches ValueError and raises StopIteration -> RuntimeError in s, unwinds d", LIVE,
+     RAISE_STOP, false, OP_THROW, &coro_ValueError, 0, CORO_RAISED, 0, &coro_RuntimeError,
+     "S got ValueError; S finally; " D_RUNTIME "D finally"},
+    {"s finished; d.send(7) -> s.send(7) returns None at once -> 'after', r is None", SUB_RETURNED,
+     PROPAGATE, false, OP_SEND, NULL, 0, CORO_YIELDED, 500, NULL,
+     FIN_RETURNED "D OK 0 exc none; D finally"},
+    {"s.close(); d.close() -> None", SUB_CLOSED, PROPAGATE, false, OP_CLOSE, NULL, 0, CORO_OK, 0,
+     NULL, FIN_CLOSED "D caught GeneratorExit; D finally"},
+    {"s.close(); d.throw(GeneratorExit) -> GeneratorExit", SUB_CLOSED, PROPAGATE, false, OP_THROW,
+     &coro_GeneratorExit, 0, CORO_RAISED, 0, &coro_GeneratorExit,
+     FIN_CLOSED "D caught GeneratorExit; D finally"},
+};
+
+#define N_STOP_CASES ((int)(sizeof stop_cases / sizeof stop_cases[0]))
+
+static void finish_sub(coro *sub, int how)
+{
+    void *out = NULL;
+    switch (how) {
+    case SUB_RETURNED:
+        expect_next(sub, 2);
+        ck_assert_int_eq(coro_next(sub, &out), CORO_RETURNED);
+        ck_assert_int_eq(P2I(out), 102);
+        break;
+    case SUB_RAISED:
+        ck_assert_int_eq(coro_throw(sub, &coro_ValueError, "direct", NULL), CORO_RAISED);
+        break;
+    case SUB_CLOSED:
+        ck_assert_int_eq(coro_close(sub, NULL), CORO_OK);
+        break;
+    default:
+        return;
+    }
+    ck_assert_int_eq(coro_get_state(sub), CORO_CLOSED);
+}
+
+/* _i: row * 4 + mode (mode as in the other paths tests). */
+START_TEST(paths_stop_iteration_table)
+{
+    const stop_case *c = &stop_cases[_i / 4];
+    rig r = {.s = {.n = 2, .on_throw = c->on_throw}, .d = {.return_at_once = c->return_at_once}};
+    rig_up(&r, _i % 4);
+    expect_next(r.top, 1);
+    finish_sub(r.sub, c->finish);
+
+    void *out = I2P(-1);
+    int rc;
+    if (c->op == OP_SEND) {
+        rc = coro_send(r.top, I2P(7), &out);
+    } else if (c->op == OP_CLOSE) {
+        rc = coro_close(r.top, &out);
+    } else {
+        coro_exc e;
+        coro_exc_set(&e, c->type, c->type == &coro_ValueError ? "late" : "");
+        e.udata = I2P(c->udata);
+        rc = coro_throw_exc(r.top, &e, &out);
+    }
+    ck_assert_msg(rc == c->want_rc, "%s: got %s", c->python, coro_err_name(rc));
+    if (rc == CORO_YIELDED || rc == CORO_RETURNED)
+        ck_assert_int_eq(P2I(out), c->want_out);
+    if (rc == CORO_RAISED) {
+        const coro_exc *e = coro_exception(r.top);
+        ck_assert_ptr_nonnull(e);
+        ck_assert_ptr_eq(e->type, c->want_exc);
+        if (e->type == &coro_RuntimeError)
+            ck_assert_ptr_eq(e->cause, &coro_StopIteration);
+    }
+    if (rc == CORO_YIELDED) {
+        /* The yield from is over and left nothing behind. */
+        ck_assert_ptr_null(coro_exception(r.top));
+        ck_assert_ptr_null(coro_yield_from_target(r.del));
+        ck_assert_int_eq(coro_get_state(r.top), CORO_SUSPENDED);
+        ck_assert_int_eq(coro_next(r.top, &out), CORO_RETURNED);
+        ck_assert_int_eq(P2I(out), 600);
+    }
+    ck_assert_int_eq(coro_get_state(r.top), CORO_CLOSED);
+    ck_assert_msg(strcmp(tr.buf, c->want_tr) == 0, "%s:\n  got  %s\n  want %s", c->python, tr.buf,
+                  c->want_tr);
+    rig_down(&r);
+}
+END_TEST
+
+/* ------------------------------------------------------------------------ */
 
 static TCase *tcase(const char *name)
 {
@@ -1095,6 +1243,7 @@ int main(void)
     tcase_add_loop_test(tc, paths_sub_closed_directly_then_throw, 0, 4);
     tcase_add_loop_test(tc, paths_sub_finished_directly_then_send, 0, 4);
     tcase_add_loop_test(tc, paths_y14_throw_stop_iteration, 0, 4);
+    tcase_add_loop_test(tc, paths_stop_iteration_table, 0, N_STOP_CASES * 4);
     suite_add_tcase(s, tc);
 
     return run_suite(s);

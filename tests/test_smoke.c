@@ -9,8 +9,12 @@ START_TEST(version_matches_header)
 {
     ck_assert_uint_eq(coro_version(), CORO_VERSION_HEX);
     ck_assert_str_eq(coro_version_string(), "0.1.0");
-#if defined(CORO_BACKEND_ASM) && defined(__x86_64__)
+#if defined(CORO_BACKEND_ASM) && defined(__x86_64__) && defined(CORO_SHARED_FP)
+    ck_assert_str_eq(coro_backend_name(), "asm-x86_64-shared-fp");
+#elif defined(CORO_BACKEND_ASM) && defined(__x86_64__)
     ck_assert_str_eq(coro_backend_name(), "asm-x86_64");
+#elif defined(CORO_BACKEND_ASM) && defined(__aarch64__) && defined(CORO_SHARED_FP)
+    ck_assert_str_eq(coro_backend_name(), "asm-aarch64-shared-fp");
 #elif defined(CORO_BACKEND_ASM) && defined(__aarch64__)
     ck_assert_str_eq(coro_backend_name(), "asm-aarch64");
 #elif defined(CORO_BACKEND_ASM)

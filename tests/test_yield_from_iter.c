@@ -14,8 +14,11 @@
 /* Iterators                                                                */
 /* ------------------------------------------------------------------------ */
 
-enum { THROW_YIELD_77 = 1, THROW_RETURN_42, THROW_RAISE_BACK };
-enum { CLOSE_OK = 0, CLOSE_RETURN, CLOSE_RAISE, CLOSE_BAD };
+enum { THROW_YIELD_77 = 1, THROW_RETURN_42, THROW_RAISE_BACK, THROW_STOP_79 };
+enum { CLOSE_OK = 0, CLOSE_RETURN, CLOSE_RAISE, CLOSE_BAD, CLOSE_STOP };
+
+/* A type derived from StopIteration, as `class MyStop(StopIteration)`. */
+static const coro_exc_type my_stop = {"MyStop", &coro_StopIteration};
 
 /* One iterator type for all tests: a string ('AB') or a range [pos, hi). */
 typedef struct fake_it {
@@ -24,8 +27,10 @@ typedef struct fake_it {
     void *ret;         /* StopIteration.value at exhaustion */
     int throw_policy;
     int close_policy;
-    int bad_status; /* next reports this status when non-zero */
-    int raise_at;   /* next raises ValueError at this position (when non-zero) */
+    int bad_status;  /* next reports this status when non-zero */
+    int raise_at;    /* next raises ValueError at this position (when non-zero) */
+    int stop_at;     /* next raises MyStop (udata `ret`) at this position */
+    bool send_stops; /* send raises StopIteration with the value sent as udata */
     int nexts, sends, throws, closes;
     coro *watch; /* its state and iterator target are recorded from next */
 } fake_it;
@@ -42,6 +47,11 @@ static int fake_next(void *p, void **out, coro_exc *exc)
     }
     if (it->bad_status != 0)
         return it->bad_status;
+    if (it->stop_at != 0 && it->pos == it->stop_at) {
+        coro_exc_set(exc, &my_stop, "done");
+        exc->udata = it->ret;
+        return CORO_RAISED;
+    }
     if (it->raise_at != 0 && it->pos == it->raise_at) {
         coro_exc_set(exc, &coro_ValueError, "bad item");
         return CORO_RAISED;
@@ -67,6 +77,11 @@ static int fake_send(void *p, void *value, void **out, coro_exc *exc)
     fake_it *it = p;
     it->sends++;
     tr_add(&tr, "it send %d", P2I(value));
+    if (it->send_stops) {
+        coro_exc_set(exc, &coro_StopIteration, "");
+        exc->udata = value;
+        return CORO_RAISED;
+    }
     it->nexts--; /* fake_next below counts as the send */
     return fake_next(p, out, exc);
 }
@@ -83,6 +98,10 @@ static int fake_throw(void *p, const coro_exc *thrown, void **out, coro_exc *exc
     case THROW_RETURN_42:
         *out = I2P(42);
         return CORO_RETURNED;
+    case THROW_STOP_79:
+        coro_exc_set(exc, &coro_StopIteration, "from throw");
+        exc->udata = I2P(79);
+        return CORO_RAISED;
     default:
         *exc = *thrown;
         return CORO_RAISED;
@@ -102,6 +121,9 @@ static int fake_close(void *p, coro_exc *exc)
         return CORO_RAISED;
     case CLOSE_BAD:
         return 42;
+    case CLOSE_STOP:
+        coro_exc_set(exc, &coro_StopIteration, "cv");
+        return CORO_RAISED;
     default:
         return CORO_OK;
     }
@@ -660,6 +682,123 @@ START_TEST(y14_stop_iteration_into_delegator_of_iterator_without_throw)
 END_TEST
 
 /* ------------------------------------------------------------------------ */
+/* A StopIteration reported by the iterator: one table, two ways           */
+/* ------------------------------------------------------------------------ */
+
+/* Each row mirrors a Python 3.11 program (the `python` column: `it` is a
+ * class-based iterator, `d` does `r = yield from it`, prints r, yields 'after'
+ * and returns). A StopIteration out of it.__next__, it.send or it.throw ends
+ * the yield from with its value (here: its udata); one out of it.close, or
+ * raised in d because it has no throw, is an exception in d like any other,
+ * and PEP 479 makes it RuntimeError at d's boundary. */
+
+enum iter_op { IOP_NEXT, IOP_SEND, IOP_THROW, IOP_CLOSE };
+
+typedef struct iter_stop_case {
+    const char *python;
+    const coro_iter_vtable *vt;
+    int stop_at, throw_policy, close_policy;
+    bool send_stops;
+    int first; /* what the first next of D yields */
+    int op;
+    const coro_exc_type *type; /* IOP_THROW: thrown with this type, udata 77 */
+    int want_rc, want_out;
+    const coro_exc_type *want_exc; /* RAISED: the exception's type */
+    const char *want_tr;           /* after a YIELDED 500, a next finishes D */
+} iter_stop_case;
+
+static const iter_stop_case iter_stop_cases[] = {
+    {"it.throw raises StopIteration(79): d.throw(ValueError('x')) -> 'after', r == 79", &full_vt, 0,
+     THROW_STOP_79, CLOSE_OK, false, 1, IOP_THROW, &coro_ValueError, CORO_YIELDED, 500, NULL,
+     "it throw ValueError: x; D result 79 exc none; D finally"},
+    {"it.throw re-raises what it gets: d.throw(StopIteration(77)) -> 'after', r == 77", &full_vt, 0,
+     THROW_RAISE_BACK, CLOSE_OK, false, 1, IOP_THROW, &coro_StopIteration, CORO_YIELDED, 500, NULL,
+     "it throw StopIteration: x; D result 77 exc none; D finally"},
+    {"it has no throw: d.throw(StopIteration(77)) -> raised in d -> RuntimeError", &nothrow_vt, 0,
+     0, CLOSE_OK, false, 1, IOP_THROW, &coro_StopIteration, CORO_RAISED, 0, &coro_RuntimeError,
+     "D caught StopIteration: x; D finally"},
+    {"it.__next__ raises MyStop(80) on the second call: next(d) -> 'after', r == 80", &full_vt, 2,
+     0, CLOSE_OK, false, 1, IOP_NEXT, NULL, CORO_YIELDED, 500, NULL,
+     "D result 80 exc none; D finally"},
+    {"it.__next__ raises MyStop(80) at once: next(d) -> 'after' with no suspension", &full_vt, 1, 0,
+     CLOSE_OK, false, 500, IOP_NEXT, NULL, CORO_RETURNED, 600, NULL,
+     "D result 80 exc none; D finally"},
+    {"it.send(v) raises StopIteration(v): d.send(5) -> 'after', r == 5", &full_vt, 0, 0, CLOSE_OK,
+     true, 1, IOP_SEND, NULL, CORO_YIELDED, 500, NULL, "it send 5; D result 5 exc none; D finally"},
+    {"it.close raises StopIteration: d.close() -> RuntimeError", &full_vt, 0, 0, CLOSE_STOP, false,
+     1, IOP_CLOSE, NULL, CORO_RAISED, 0, &coro_RuntimeError,
+     "it close; D caught StopIteration: cv; D finally"},
+    {"it.close raises StopIteration: d.throw(GeneratorExit) -> RuntimeError", &full_vt, 0, 0,
+     CLOSE_STOP, false, 1, IOP_THROW, &coro_GeneratorExit, CORO_RAISED, 0, &coro_RuntimeError,
+     "it close; D caught StopIteration: cv; D finally"},
+};
+
+#define N_ITER_STOP_CASES ((int)(sizeof iter_stop_cases / sizeof iter_stop_cases[0]))
+
+/* A silent delegator above D: D is then the leaf of a linked chain. */
+static void *silent(coro *self, void *arg)
+{
+    void *res = NULL;
+    if (coro_yield_from(self, arg, &res) != CORO_OK)
+        coro_reraise(self);
+    return res;
+}
+
+/* _i: row * 2 + (1 when D runs under a silent root that the test drives). */
+START_TEST(iter_stop_iteration_table)
+{
+    const iter_stop_case *c = &iter_stop_cases[_i / 2];
+    fake_it it = {.pos = 1,
+                  .hi = 4,
+                  .ret = I2P(80),
+                  .stop_at = c->stop_at,
+                  .throw_policy = c->throw_policy,
+                  .close_policy = c->close_policy,
+                  .send_stops = c->send_stops};
+    idspec d = {.vt = c->vt, .it = &it};
+    coro *del = make(iter_delegator, &d);
+    coro *root = (_i % 2) ? make(silent, del) : NULL;
+    coro *top = root ? root : del;
+    expect_next(top, c->first);
+
+    void *out = I2P(-1);
+    int rc;
+    if (c->op == IOP_NEXT) {
+        rc = coro_next(top, &out);
+    } else if (c->op == IOP_SEND) {
+        rc = coro_send(top, I2P(5), &out);
+    } else if (c->op == IOP_CLOSE) {
+        rc = coro_close(top, &out);
+    } else {
+        coro_exc e;
+        coro_exc_set(&e, c->type, "x");
+        e.udata = I2P(77);
+        rc = coro_throw_exc(top, &e, &out);
+    }
+    ck_assert_msg(rc == c->want_rc, "%s: got %s", c->python, coro_err_name(rc));
+    if (rc == CORO_YIELDED || rc == CORO_RETURNED)
+        ck_assert_int_eq(P2I(out), c->want_out);
+    if (rc == CORO_RAISED) {
+        const coro_exc *e = coro_exception(top);
+        ck_assert_ptr_nonnull(e);
+        ck_assert_ptr_eq(e->type, c->want_exc);
+        ck_assert_ptr_eq(e->cause, &coro_StopIteration);
+    }
+    if (rc == CORO_YIELDED) {
+        ck_assert_ptr_null(coro_exception(top));
+        ck_assert_ptr_null(coro_yield_from_iter_target(del, NULL));
+        ck_assert_int_eq(coro_next(top, &out), CORO_RETURNED);
+        ck_assert_int_eq(P2I(out), 600);
+    }
+    ck_assert_int_eq(coro_get_state(top), CORO_CLOSED);
+    ck_assert_msg(strcmp(tr.buf, c->want_tr) == 0, "%s:\n  got  %s\n  want %s", c->python, tr.buf,
+                  c->want_tr);
+    ck_assert_int_eq(coro_destroy(root), CORO_OK);
+    ck_assert_int_eq(coro_destroy(del), CORO_OK);
+}
+END_TEST
+
+/* ------------------------------------------------------------------------ */
 
 static TCase *tcase(const char *name)
 {
@@ -694,6 +833,7 @@ int main(void)
     tcase_add_test(tc, y5_throw_generatorexit_closes_iterator_never_throws);
     tcase_add_test(tc, y14_stop_iteration_into_delegator_of_coroutine);
     tcase_add_test(tc, y14_stop_iteration_into_delegator_of_iterator_without_throw);
+    tcase_add_loop_test(tc, iter_stop_iteration_table, 0, N_ITER_STOP_CASES * 2);
     suite_add_tcase(s, tc);
 
     tc = tcase("errors");
