@@ -64,12 +64,25 @@ static void unlist_task(aio_task *t)
     coro_aio_future_release(&t->fut);
 }
 
+static void wakeup(coro_aio_future *fut, void *arg);
+
 void coro__aio_task_free(aio_task *t)
 {
     coro_aio_loop *loop = t->fut.loop;
     if (t->co != NULL) {
-        coro_destroy(t->co);
+        coro *co = t->co;
         t->co = NULL;
+        if (t->fut.state == AIO_PENDING) {
+            /* Task.__del__ of a task left pending when its loop closed: the
+             * collector closes the coroutine (its finally blocks run), then
+             * the task reports itself. */
+            t->fut.refs = 1;
+            coro_destroy(co);
+            coro__aio_report(loop, "Task was destroyed but it is pending!", NULL, NULL, &t->fut);
+            if (--t->fut.refs > 0)
+                return;
+        } else
+            coro_destroy(co);
     }
     free(t->name);
     t->name = NULL;
@@ -83,18 +96,18 @@ void coro__aio_task_free(aio_task *t)
 
 void coro__aio_task_destroy_pending(coro_aio_loop *loop)
 {
+    /* Break the task <-> awaited future cycle and drop the loop's
+     * references: a task nobody else holds is destroyed now, one the caller
+     * still holds when the caller releases it (as Python collects it). */
     while (loop->tasks_head != NULL) {
         aio_task *t = loop->tasks_head;
-        coro_aio_future_ref(&t->fut);
-        unlist_task(t);
-        coro_aio_future_release(t->fut_waiter);
+        coro_aio_future *w = t->fut_waiter;
         t->fut_waiter = NULL;
-        coro__aio_report(loop, "Task was destroyed but it is pending!", NULL, NULL, &t->fut);
-        /* Python's collector closes the coroutine: its finally blocks run. */
-        coro *co = t->co;
-        t->co = NULL;
-        coro_destroy(co);
-        coro_aio_future_release(&t->fut);
+        if (w != NULL) {
+            coro_aio_future_remove_done_callback(w, wakeup, t);
+            coro_aio_future_release(w);
+        }
+        unlist_task(t);
     }
 }
 
@@ -157,8 +170,6 @@ fail:
 /* ------------------------------------------------------------------------ */
 /* Stepping                                                                 */
 /* ------------------------------------------------------------------------ */
-
-static void wakeup(coro_aio_future *fut, void *arg);
 
 /* Schedules a step that throws RuntimeError(msg) in (call_soon(__step, exc)). */
 static void soon_error(aio_task *t, const char *msg)
