@@ -344,6 +344,30 @@ CORO_API int coro_aio_await(coro_aio_future *f, void **result);
 CORO_API int coro_aio_sleep(double delay);
 
 /* ======================================================================== */
+/* Combinators                                                              */
+/* ======================================================================== */
+
+/** asyncio.gather(*children, return_exceptions=...) over futures and tasks of
+ *  one loop: a future that finishes when all children have (its result is
+ *  NULL; read each child's outcome, in argument order, with
+ *  coro_aio_gather_item). Without return_exceptions, the first child that
+ *  fails or is cancelled makes it fail at once with that exception (the
+ *  others keep running). Cancelling it cancels every child not done; it then
+ *  ends with CancelledError. A child passed twice counts once. With n == 0,
+ *  a future already done. Holds references on the children.
+ *  @return a reference, or NULL: NULL loop, a NULL child, children of
+ *  another loop, out of memory (coro_aio_last_error says which). */
+CORO_API coro_aio_future *coro_aio_gather(coro_aio_loop *loop, coro_aio_future *const *children,
+                                          size_t n, bool return_exceptions);
+
+/** Child i's entry in gather's result list.
+ *  @return CORO_OK with *value = its result; CORO_RAISED with *exc = its
+ *  exception (return_exceptions) or CancelledError (a cancelled child);
+ *  CORO_EINVAL if g is not a gather that finished with a result, or i >= n. */
+CORO_API int coro_aio_gather_item(const coro_aio_future *g, size_t i, void **value,
+                                  coro_exc *exc);
+
+/* ======================================================================== */
 /* Errors nobody looked at                                                  */
 /* ======================================================================== */
 

@@ -77,6 +77,7 @@ struct coro_aio_future {
     unsigned refs;
     unsigned char state;
     bool is_task;
+    bool is_gather; /* an aio_gather (combinators.c) */
     bool log_tb;
     void *result;
     coro_exc *exc;
@@ -192,6 +193,10 @@ void coro__aio_make_cancelled(coro_aio_future *f, coro_exc *out);
 void coro__aio_future_clear(coro_aio_future *f);
 void coro__aio_exc_repr(const coro_exc *e, char *buf, size_t size);
 bool coro__aio_set_str(char **dst, const char *src);
+
+/* --- combinators.c --- */
+bool coro__aio_gather_cancel(coro_aio_future *f, const char *msg);
+void coro__aio_gather_free(coro_aio_future *f);
 
 /* --- task.c --- */
 void coro__aio_task_step(aio_task *t);

@@ -113,6 +113,10 @@ void coro_aio_future_release(coro_aio_future *f)
         coro__aio_task_free((aio_task *)f);
         return;
     }
+    if (f->is_gather) {
+        coro__aio_gather_free(f);
+        return;
+    }
     coro__aio_future_clear(f);
     f->next_free = loop->free_futures;
     loop->free_futures = f;

@@ -314,6 +314,8 @@ bool coro_aio_future_cancel(coro_aio_future *f, const char *msg)
 {
     if (f == NULL)
         return false;
+    if (f->is_gather)
+        return coro__aio_gather_cancel(f, msg);
     if (!f->is_task)
         return coro__aio_future_cancel(f, msg);
     aio_task *t = (aio_task *)f;
