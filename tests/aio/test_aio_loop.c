@@ -360,10 +360,15 @@ int main(void)
     tcase_add_test(tc, test_equal_deadlines_heapq_order);
     tcase_add_test(tc, test_timers_never_early);
     tcase_add_test(tc, test_cancelled_timers);
-    tcase_add_test(tc, test_100k_timers);
     tcase_add_test(tc, test_errors);
     tcase_add_test(tc, test_stop_before_run);
     suite_add_tcase(s, tc);
+    /* Its own case: under Valgrind it needs more than the default timeout. */
+    TCase *big = tcase_create("scale");
+    tcase_set_timeout(big, 110);
+    tcase_add_checked_fixture(big, setup, NULL);
+    tcase_add_test(big, test_100k_timers);
+    suite_add_tcase(s, big);
     TCase *th = tcase_create("threadsafe");
     tcase_add_checked_fixture(th, setup, NULL);
     tcase_add_test(th, test_threadsafe_wakes);
