@@ -1,0 +1,405 @@
+/* coro_aio.h - libcoro-aio: asyncio's event loop, futures and tasks for libcoro.
+ * SPDX-License-Identifier: MIT
+ *
+ * A loop runs callbacks and tasks exactly as CPython 3.11's asyncio does:
+ * one iteration (asyncio's BaseEventLoop._run_once) runs the callbacks that
+ * were ready when it began, in FIFO order, after moving the timers that are
+ * due to the ready queue. A task is a libcoro coroutine driven by the loop:
+ * its body awaits futures with coro_aio_await, which yields the future to the
+ * loop (through any yield from chain); the loop resumes the task when the
+ * future is done, in the same iteration Python would.
+ *
+ * Names are asyncio's with the coro_aio_ prefix (docs/aio.md maps each one).
+ * Return values follow coro.h: 0 or a positive status for success, a
+ * negative CORO_E* for misuse, with coro_aio_last_error() saying why.
+ * Where Python raises an exception out of a call (result(), exception()),
+ * the C call returns CORO_RAISED and fills a coro_exc; inside a task body,
+ * coro_aio_await and coro_aio_sleep report CORO_THROWN exactly as coro_yield
+ * does, with the exception in coro_exception(coro_current()).
+ *
+ * Threads: a loop belongs to the thread that runs it. Only
+ * coro_aio_call_soon_threadsafe may be called from other threads.
+ *
+ * Ownership: futures and tasks are reference counted. Every call that creates
+ * one hands the caller a reference, given back with coro_aio_future_release.
+ * The loop keeps its own references while it needs an object (a pending task,
+ * a scheduled callback), so releasing early is always safe.
+ */
+#ifndef CORO_AIO_H
+#define CORO_AIO_H
+
+#include "coro.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ======================================================================== */
+/* Types                                                                    */
+/* ======================================================================== */
+
+/** An event loop (asyncio.AbstractEventLoop). */
+typedef struct coro_aio_loop coro_aio_loop;
+/** A scheduled callback (asyncio.Handle / TimerHandle). */
+typedef struct coro_aio_handle coro_aio_handle;
+/** A future (asyncio.Future). Tasks are futures too (asyncio.Task). */
+typedef struct coro_aio_future coro_aio_future;
+
+/** A plain callback for call_soon / call_later / call_at. */
+typedef void (*coro_aio_callback_fn)(void *arg);
+/** A done callback: called through the loop with the future that finished. */
+typedef void (*coro_aio_done_fn)(coro_aio_future *f, void *arg);
+
+/* asyncio's exceptions. CancelledError derives from BaseException (as since
+ * Python 3.8), so a handler for coro_Exception does not catch it. */
+CORO_API extern const coro_exc_type coro_aio_CancelledError;    /* base: BaseException */
+CORO_API extern const coro_exc_type coro_aio_TimeoutError;      /* base: Exception */
+CORO_API extern const coro_exc_type coro_aio_InvalidStateError; /* base: Exception */
+
+/** Details of the most recent failure of a coro_aio_ call on this thread
+ *  ("" until the first). Not cleared by calls that succeed. */
+CORO_API const char *coro_aio_last_error(void);
+
+/* ======================================================================== */
+/* The loop                                                                 */
+/* ======================================================================== */
+
+/** Loop clocks (coro_aio_loop_options.clock). */
+enum {
+    /** CLOCK_MONOTONIC (time.monotonic, asyncio's loop.time). */
+    CORO_AIO_CLOCK_MONOTONIC = 0,
+    /** A virtual clock that starts at 0 and, when nothing is ready, jumps to
+     *  the next timer's deadline instead of sleeping (trio's MockClock with
+     *  autojump). For deterministic tests of timeouts. */
+    CORO_AIO_CLOCK_VIRTUAL = 1
+};
+
+/** Loop options. Start from coro_aio_loop_options_init() or
+ *  CORO_AIO_LOOP_OPTIONS_INIT. */
+typedef struct coro_aio_loop_options {
+    int clock;         /* CORO_AIO_CLOCK_MONOTONIC or _VIRTUAL */
+    size_t stack_size; /* default stack size of tasks, bytes; 0 = libcoro's
+                          default for the stack mode */
+    int stack_mode;    /* default stack mode of tasks; CORO_STACK_DEFAULT
+                          here means CORO_STACK_COMPACT */
+} coro_aio_loop_options;
+
+#define CORO_AIO_LOOP_OPTIONS_INIT {CORO_AIO_CLOCK_MONOTONIC, 0, CORO_STACK_DEFAULT}
+
+/** Sets every field of *opt to its default. */
+CORO_API void coro_aio_loop_options_init(coro_aio_loop_options *opt);
+
+/** Creates a loop (asyncio.new_event_loop).
+ *  @return CORO_OK; CORO_EINVAL for a NULL out or a bad option; CORO_ENOMEM
+ *  when memory, the poller or the wake-up descriptor could not be had. */
+CORO_API int coro_aio_loop_new(coro_aio_loop **out, const coro_aio_loop_options *opt);
+
+/** Closes a loop (loop.close()): the callbacks and timers still scheduled are
+ *  dropped; every task still pending is reported to the exception handler
+ *  ("Task was destroyed but it is pending!") and its coroutine destroyed, so
+ *  its cleanup handlers run. Futures and handles the caller still holds stay
+ *  valid (for release) after this.
+ *  @return CORO_OK (also for NULL); CORO_ERUNNING if the loop is running
+ *  ("Cannot close a running event loop"). */
+CORO_API int coro_aio_loop_close(coro_aio_loop *loop);
+
+/** Runs the loop until f is done (loop.run_until_complete(f)).
+ *  @param result  receives f's result on CORO_OK; may be NULL
+ *  @param exc     receives the exception result() raises on CORO_RAISED
+ *                 (f's exception, or CancelledError); may be NULL
+ *  @return CORO_OK; CORO_RAISED; CORO_EINVAL for NULL arguments, a future of
+ *  another loop or a closed loop; CORO_ERUNNING if this or another loop is
+ *  running on this thread ("This event loop is already running",
+ *  "Cannot run the event loop while another loop is running"); CORO_EINVAL
+ *  when the loop was stopped before f completed ("Event loop stopped before
+ *  Future completed."). */
+CORO_API int coro_aio_run_until_complete(coro_aio_loop *loop, coro_aio_future *f,
+                                         void **result, coro_exc *exc);
+
+/** Runs the loop until coro_aio_stop (loop.run_forever()). Returns CORO_OK, or
+ *  the errors of coro_aio_run_until_complete. */
+CORO_API int coro_aio_run_forever(coro_aio_loop *loop);
+
+/** Makes a running loop return after the iteration in progress (loop.stop());
+ *  before run_forever, makes the next run do one iteration. */
+CORO_API void coro_aio_stop(coro_aio_loop *loop);
+
+/** True while the loop runs (loop.is_running()). */
+CORO_API bool coro_aio_is_running(const coro_aio_loop *loop);
+/** True once closed (loop.is_closed()). */
+CORO_API bool coro_aio_is_closed(const coro_aio_loop *loop);
+
+/** asyncio.run(main()): a new loop, main as its first task, then: cancel
+ *  every task left and wait for them, finish, close the loop.
+ *  @param opt     loop options; NULL for the defaults
+ *  @param result  receives main's return value on CORO_OK; may be NULL
+ *  @param exc     receives the exception that escaped main on CORO_RAISED
+ *                 (CancelledError if it was cancelled); may be NULL
+ *  @return CORO_OK; CORO_RAISED; CORO_ERUNNING when called with a loop
+ *  running on this thread ("asyncio.run() cannot be called from a running
+ *  event loop"); CORO_EINVAL for a NULL main; CORO_ENOMEM. */
+CORO_API int coro_aio_run(coro_fn main, void *arg, const coro_aio_loop_options *opt,
+                          void **result, coro_exc *exc);
+
+/** The loop running on this thread, or NULL (asyncio.get_running_loop()
+ *  raises "no running event loop" where this returns NULL). */
+CORO_API coro_aio_loop *coro_aio_get_running_loop(void);
+
+/** The loop's clock in seconds (loop.time()). */
+CORO_API double coro_aio_time(const coro_aio_loop *loop);
+/** The loop's clock in nanoseconds. */
+CORO_API int64_t coro_aio_time_ns(const coro_aio_loop *loop);
+
+/* ======================================================================== */
+/* Callbacks and handles                                                    */
+/* ======================================================================== */
+
+/** Schedules fn(arg) for the next iteration, after every callback already
+ *  ready (loop.call_soon).
+ *  @param out  NULL, or receives a reference to the handle (for cancel),
+ *              given back with coro_aio_handle_release
+ *  @return CORO_OK; CORO_EINVAL for a NULL loop or fn, or a closed loop
+ *  ("Event loop is closed"); CORO_ENOMEM. */
+CORO_API int coro_aio_call_soon(coro_aio_loop *loop, coro_aio_callback_fn fn, void *arg,
+                                coro_aio_handle **out);
+
+/** Schedules fn(arg) `delay` seconds from now (loop.call_later): at the first
+ *  iteration that begins at or after time() + delay; never earlier. Timers
+ *  due in the same iteration run in deadline order (ties as Python's heapq
+ *  orders them). Negative delays count as 0. Returns as coro_aio_call_soon;
+ *  CORO_EINVAL also for a NaN delay. */
+CORO_API int coro_aio_call_later(coro_aio_loop *loop, double delay, coro_aio_callback_fn fn,
+                                 void *arg, coro_aio_handle **out);
+
+/** Schedules fn(arg) at loop time `when` in seconds (loop.call_at). Returns
+ *  as coro_aio_call_later. */
+CORO_API int coro_aio_call_at(coro_aio_loop *loop, double when, coro_aio_callback_fn fn,
+                              void *arg, coro_aio_handle **out);
+
+/** coro_aio_call_soon from any thread (loop.call_soon_threadsafe): wakes the
+ *  loop if it is waiting. No handle is returned (a handle belongs to the
+ *  loop's thread).
+ *  @return CORO_OK; CORO_EINVAL for NULL arguments or a closed loop;
+ *  CORO_ENOMEM. */
+CORO_API int coro_aio_call_soon_threadsafe(coro_aio_loop *loop, coro_aio_callback_fn fn,
+                                           void *arg);
+
+/** Cancels a handle (Handle.cancel()): it will not run. Harmless on a handle
+ *  that ran or was cancelled. */
+CORO_API void coro_aio_handle_cancel(coro_aio_handle *h);
+/** True once cancelled (Handle.cancelled()). */
+CORO_API bool coro_aio_handle_cancelled(const coro_aio_handle *h);
+/** A timer's deadline in loop seconds (TimerHandle.when()); -1 for a handle
+ *  from call_soon. */
+CORO_API double coro_aio_handle_when(const coro_aio_handle *h);
+/** Gives back the reference from call_soon/call_later/call_at's out. */
+CORO_API void coro_aio_handle_release(coro_aio_handle *h);
+
+/* ======================================================================== */
+/* Futures                                                                  */
+/* ======================================================================== */
+
+/** Creates a pending future on loop (loop.create_future()). NULL on failure
+ *  (coro_aio_last_error says why). Returns a reference. */
+CORO_API coro_aio_future *coro_aio_future_new(coro_aio_loop *loop);
+/** Takes one more reference on f; returns f. */
+CORO_API coro_aio_future *coro_aio_future_ref(coro_aio_future *f);
+/** Gives back a reference. When the last one goes and f holds an exception
+ *  nobody read (result or exception never called), the loop's exception
+ *  handler hears "Future exception was never retrieved" (or "Task exception
+ *  was never retrieved"). NULL is ignored. */
+CORO_API void coro_aio_future_release(coro_aio_future *f);
+
+/** The loop f belongs to (Future.get_loop()). */
+CORO_API coro_aio_loop *coro_aio_future_get_loop(const coro_aio_future *f);
+
+/** Marks f done with `value` and schedules its callbacks (set_result).
+ *  @return CORO_OK; CORO_EINVAL for a NULL f, a task ("Task does not support
+ *  set_result operation") or a future already done ("invalid state:
+ *  FINISHED: ..." as InvalidStateError says). */
+CORO_API int coro_aio_future_set_result(coro_aio_future *f, void *value);
+/** Marks f done with an exception (set_exception). Errors as set_result, and
+ *  CORO_EINVAL for a StopIteration ("StopIteration interacts badly with
+ *  generators and cannot be raised into a Future"). */
+CORO_API int coro_aio_future_set_exception(coro_aio_future *f, const coro_exc *exc);
+
+/** True unless pending (done()). */
+CORO_API bool coro_aio_future_done(const coro_aio_future *f);
+/** True once cancelled (cancelled()). */
+CORO_API bool coro_aio_future_cancelled(const coro_aio_future *f);
+
+/** Future.result(). @return CORO_OK with *result (may be NULL); CORO_RAISED
+ *  with *exc (may be NULL) = what result() raises: f's exception,
+ *  CancelledError, or InvalidStateError("Result is not ready."). */
+CORO_API int coro_aio_future_result(coro_aio_future *f, void **result, coro_exc *exc);
+
+/** Future.exception(). @return CORO_OK with *exc = f's exception, or
+ *  exc->type == NULL when f has a result (Python's None); CORO_RAISED with
+ *  *exc = CancelledError, or InvalidStateError("Exception is not set."). */
+CORO_API int coro_aio_future_exception(coro_aio_future *f, coro_exc *exc);
+
+/** Cancels f (Future.cancel(msg); for a task, Task.cancel(msg)). msg NULL is
+ *  Python's None. Returns true if it took effect. */
+CORO_API bool coro_aio_future_cancel(coro_aio_future *f, const char *msg);
+
+/** Adds a done callback (add_done_callback): called as fn(f, arg) through the
+ *  loop, in registration order; scheduled at once if f is already done.
+ *  @return CORO_OK; CORO_EINVAL; CORO_ENOMEM. */
+CORO_API int coro_aio_future_add_done_callback(coro_aio_future *f, coro_aio_done_fn fn,
+                                               void *arg);
+/** Removes every registration of (fn, arg) (remove_done_callback); returns
+ *  how many. */
+CORO_API size_t coro_aio_future_remove_done_callback(coro_aio_future *f, coro_aio_done_fn fn,
+                                                     void *arg);
+
+/** Writes Python's repr of f ("<Future pending>", "<Task finished
+ *  name='Task-1' result=...>") into buf (size bytes, cut if longer); returns
+ *  buf. The coroutine and callbacks parts are left out. */
+CORO_API char *coro_aio_future_repr(const coro_aio_future *f, char *buf, size_t size);
+
+/* ======================================================================== */
+/* Tasks                                                                    */
+/* ======================================================================== */
+
+/** Flags for coro_aio_task_options.flags. */
+enum {
+    /** Run the first step at once, inside create_task, when the loop is
+     *  running (Python 3.12's eager_start / eager_task_factory). */
+    CORO_AIO_TASK_EAGER = 1u << 0
+};
+
+/** Task options; start from CORO_AIO_TASK_OPTIONS_INIT. */
+typedef struct coro_aio_task_options {
+    const char *name;  /* copied; NULL = "Task-N" with a process-wide counter */
+    size_t stack_size; /* bytes; 0 = the loop's default */
+    int stack_mode;    /* CORO_STACK_*; CORO_STACK_DEFAULT = the loop's */
+    unsigned flags;    /* CORO_AIO_TASK_EAGER */
+} coro_aio_task_options;
+
+#define CORO_AIO_TASK_OPTIONS_INIT {NULL, 0, CORO_STACK_DEFAULT, 0u}
+
+/** Wraps fn(self, arg) in a task scheduled to start on the next iteration
+ *  (loop.create_task). The body runs as a libcoro coroutine on its own stack;
+ *  what it returns is the task's result, an exception escaping it the task's
+ *  exception (CancelledError: the task ends cancelled).
+ *  @return a reference to the task (a future), or NULL: NULL loop or fn,
+ *  closed loop, or out of memory (coro_aio_last_error says which). */
+CORO_API coro_aio_future *coro_aio_create_task(coro_aio_loop *loop, coro_fn fn, void *arg,
+                                               const coro_aio_task_options *opt);
+
+/** True when f is a task. */
+CORO_API bool coro_aio_is_task(const coro_aio_future *f);
+/** A task's name (get_name()); NULL for a plain future. */
+CORO_API const char *coro_aio_task_get_name(const coro_aio_future *task);
+/** Renames a task (set_name). CORO_EINVAL for a plain future; CORO_ENOMEM. */
+CORO_API int coro_aio_task_set_name(coro_aio_future *task, const char *name);
+/** The count of cancel requests (cancelling()); 0 for a plain future. */
+CORO_API int coro_aio_task_cancelling(const coro_aio_future *task);
+/** Takes one cancel request back (uncancel()); returns the count left. */
+CORO_API int coro_aio_task_uncancel(coro_aio_future *task);
+/** The coroutine a task drives (get_coro()); NULL for a plain future. */
+CORO_API coro *coro_aio_task_get_coro(const coro_aio_future *task);
+
+/** The task running on loop (asyncio.current_task(loop)); NULL loop means the
+ *  running loop. Borrowed; NULL outside a task. */
+CORO_API coro_aio_future *coro_aio_current_task(coro_aio_loop *loop);
+
+/** The loop's tasks that are not done (asyncio.all_tasks(loop)): stores up to
+ *  cap borrowed pointers in out (out may be NULL with cap 0) and returns how
+ *  many there are. NULL loop means the running loop. */
+CORO_API size_t coro_aio_all_tasks(coro_aio_loop *loop, coro_aio_future **out, size_t cap);
+
+/** Writes every task of loop that is not done, one line each: name, state
+ *  (pending / cancelling), what it awaits, its cancel count. */
+CORO_API void coro_aio_dump_tasks(coro_aio_loop *loop, FILE *out);
+
+/* ======================================================================== */
+/* Inside a task                                                            */
+/* ======================================================================== */
+
+/** `await f` in the running task (Future.__await__ driven by Task.__step).
+ *  Call it from the task's body or from a coroutine the body delegates to
+ *  with coro_yield_from. If f is pending, the task parks until f is done.
+ *  @param result  receives f's result on CORO_OK; may be NULL
+ *  @return CORO_OK; CORO_THROWN with the exception in
+ *  coro_exception(coro_current()): f's exception, CancelledError (f was
+ *  cancelled, or the task was), or RuntimeError for awaiting the task itself
+ *  ("Task cannot await on itself: <Task ...>") or a future of another loop
+ *  ("Task <...> got Future <...> attached to a different loop"). Handle it
+ *  and go on, or propagate it with coro_reraise. CORO_EINVAL for a NULL f,
+ *  or outside a task of the running loop ("coro_aio_await: called outside a
+ *  task"). */
+CORO_API int coro_aio_await(coro_aio_future *f, void **result);
+
+/** asyncio.sleep(delay) in the running task: parks for delay seconds;
+ *  delay <= 0 gives the other ready callbacks one turn (a bare yield: the
+ *  task goes to the end of the ready queue).
+ *  @return CORO_OK; CORO_THROWN (cancelled, see coro_aio_await);
+ *  CORO_EINVAL outside a task; CORO_ENOMEM. */
+CORO_API int coro_aio_sleep(double delay);
+
+/* ======================================================================== */
+/* Combinators                                                              */
+/* ======================================================================== */
+
+/** asyncio.gather(*children, return_exceptions=...) over futures and tasks of
+ *  one loop: a future that finishes when all children have (its result is
+ *  NULL; read each child's outcome, in argument order, with
+ *  coro_aio_gather_item). Without return_exceptions, the first child that
+ *  fails or is cancelled makes it fail at once with that exception (the
+ *  others keep running). Cancelling it cancels every child not done; it then
+ *  ends with CancelledError. A child passed twice counts once. With n == 0,
+ *  a future already done. Holds references on the children.
+ *  @return a reference, or NULL: NULL loop, a NULL child, children of
+ *  another loop, out of memory (coro_aio_last_error says which). */
+CORO_API coro_aio_future *coro_aio_gather(coro_aio_loop *loop, coro_aio_future *const *children,
+                                          size_t n, bool return_exceptions);
+
+/** Child i's entry in gather's result list.
+ *  @return CORO_OK with *value = its result; CORO_RAISED with *exc = its
+ *  exception (return_exceptions) or CancelledError (a cancelled child);
+ *  CORO_EINVAL if g is not a gather that finished with a result, or i >= n. */
+CORO_API int coro_aio_gather_item(const coro_aio_future *g, size_t i, void **value,
+                                  coro_exc *exc);
+
+/* ======================================================================== */
+/* Errors nobody looked at                                                  */
+/* ======================================================================== */
+
+/** What loop.call_exception_handler receives (its context dict). Unused
+ *  fields are NULL. */
+typedef struct coro_aio_exc_context {
+    const char *message;        /* 'message' */
+    const coro_exc *exception;  /* 'exception' */
+    coro_aio_future *future;    /* 'future' (a failed future or task) */
+    coro_aio_future *task;      /* 'task' (a task destroyed pending) */
+    coro_aio_handle *handle;    /* 'handle' */
+} coro_aio_exc_context;
+
+/** An exception handler (loop.set_exception_handler). */
+typedef void (*coro_aio_exception_handler_fn)(coro_aio_loop *loop,
+                                              const coro_aio_exc_context *ctx, void *udata);
+
+/** Installs the loop's handler; NULL restores the default. */
+CORO_API void coro_aio_set_exception_handler(coro_aio_loop *loop,
+                                             coro_aio_exception_handler_fn fn, void *udata);
+/** The default handler: writes to stderr the message, then one line per field
+ *  ("future: <Task finished name='Task-2' exception=ValueError('boom')>"),
+ *  then the exception as "ValueError: boom", as asyncio logs it without the
+ *  traceback. */
+CORO_API void coro_aio_default_exception_handler(coro_aio_loop *loop,
+                                                 const coro_aio_exc_context *ctx);
+/** Calls the loop's handler (loop.call_exception_handler). */
+CORO_API void coro_aio_call_exception_handler(coro_aio_loop *loop,
+                                              const coro_aio_exc_context *ctx);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* CORO_AIO_H */

@@ -1,0 +1,206 @@
+/* aio_int.h - the loop, handles, futures and tasks of libcoro-aio, and their invariants.
+ * SPDX-License-Identifier: MIT
+ */
+#ifndef CORO_AIO_INT_H
+#define CORO_AIO_INT_H
+
+#include "coro_aio.h"
+#include "poll.h"
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+/* What a handle calls when it runs (coro_aio_handle.kind). */
+enum {
+    AIO_H_CALL, /* fn.call(arg): call_soon / call_later / call_at */
+    AIO_H_DONE, /* fn.done(fut, arg): a future's done callback */
+    AIO_H_STEP  /* Task.__step of the task `arg` (its pending exception, if
+                   any, waits in the task's step_exc) */
+};
+
+/* A scheduled callback.
+ *
+ * References (refs): one for the loop while the handle sits in the ready
+ * queue or the timer heap, one for the caller that asked for it (out
+ * argument). The handle goes back to the loop's free list at zero.
+ * A DONE handle holds a reference on `fut` (and on `arg` when arg_is_fut);
+ * a STEP handle holds one on its task. Cancelling drops them at once, as
+ * Python's Handle.cancel clears the callback and its arguments.
+ * `scheduled`: in the timer heap (TimerHandle._scheduled); a cancelled
+ * scheduled handle is counted in loop->timer_cancelled until it leaves the
+ * heap (lazy deletion, as asyncio does). */
+struct coro_aio_handle {
+    coro_aio_loop *loop;
+    unsigned refs;
+    unsigned char kind;
+    bool cancelled;
+    bool scheduled;
+    bool arg_is_fut;
+    bool is_timer;
+    bool threadsafe; /* malloc'd by call_soon_threadsafe, freed with free() */
+    int64_t when;    /* timers: deadline, loop nanoseconds */
+    union {
+        coro_aio_callback_fn call;
+        coro_aio_done_fn done;
+    } fn;
+    void *arg;
+    coro_aio_future *fut;
+    struct coro_aio_handle *next; /* free list / threadsafe queue */
+};
+
+/* A done callback registered on a future. */
+typedef struct aio_cb {
+    coro_aio_done_fn fn;
+    void *arg;
+    bool arg_is_fut; /* arg is a future the entry holds a reference on */
+} aio_cb;
+
+enum { AIO_PENDING = 0, AIO_CANCELLED = 1, AIO_FINISHED = 2 };
+
+#define AIO_INLINE_CBS 2
+
+/* A future (and the first member of a task).
+ *
+ * State moves once from PENDING to CANCELLED or FINISHED; callbacks are
+ * scheduled (call_soon) and the list emptied at that moment.
+ * `exc` (malloc'd) is the exception of a FINISHED future that failed.
+ * `cancel_msg` (malloc'd, NULL = None) is _cancel_message; `cancelled_exc`
+ * (malloc'd) the CancelledError a task's body let escape, handed out once by
+ * make_cancelled_error (_cancelled_exc).
+ * `log_tb` is __log_traceback: an exception nobody read yet.
+ * refs: the creator's, plus the loop's for a pending task, plus one per
+ * handle or callback entry that names it. At zero it goes back to the loop. */
+struct coro_aio_future {
+    coro_aio_loop *loop;
+    unsigned refs;
+    unsigned char state;
+    bool is_task;
+    bool is_gather; /* an aio_gather (combinators.c) */
+    bool log_tb;
+    void *result;
+    coro_exc *exc;
+    char *cancel_msg;
+    coro_exc *cancelled_exc;
+    aio_cb *cbs; /* cbs_inline until it outgrows it */
+    unsigned ncb, cbcap;
+    aio_cb cbs_inline[AIO_INLINE_CBS];
+    struct coro_aio_future *next_free;
+};
+
+/* A task: Task.__step drives `co`; only the loop resumes it.
+ *
+ *  - fut_waiter: the future the body awaits (with a reference), or NULL
+ *    while a step is scheduled or running.
+ *  - must_cancel / num_cancels: Task._must_cancel and
+ *    _num_cancels_requested, exactly as 3.11 uses them.
+ *  - step_exc: the exception the next scheduled step throws in (malloc'd),
+ *    for the RuntimeErrors a step schedules (bad await).
+ *  - prev/next: the loop's list of tasks not done (all_tasks); the loop holds
+ *    a reference while the task is on it. */
+typedef struct aio_task {
+    coro_aio_future fut;
+    coro *co;
+    char *name;
+    int num_cancels;
+    bool must_cancel;
+    bool listed;
+    coro_aio_future *fut_waiter;
+    coro_exc *step_exc;
+    struct aio_task *prev, *next;
+} aio_task;
+
+/* The loop.
+ *
+ * Ready queue: a ring of handles (power-of-two capacity, grows by doubling,
+ * never shrinks): no allocation per callback once warm. Timers: a binary
+ * heap ordered as Python's heapq orders TimerHandles (by `when` only, with
+ * heapq's exact sift algorithms, so ties pop in the same order).
+ * Threadsafe calls go to ts_head/ts_tail under ts_lock and reach the ready
+ * queue at the next iteration; the eventfd wakes a waiting poll.
+ * Lifetime: `live` counts handles, futures and tasks handed out and not yet
+ * back on a free list; close frees the loop's own resources, and the struct
+ * itself goes when both closed and live == 0. */
+struct coro_aio_loop {
+    coro_aio_handle **ring;
+    size_t ring_cap, ring_head, ring_len;
+
+    coro_aio_handle **heap;
+    size_t heap_len, heap_cap;
+    size_t timer_cancelled;
+
+    coro__aio_poll *poll;
+    int wake_fd;
+    pthread_mutex_t ts_lock;
+    coro_aio_handle *ts_head, *ts_tail;
+    atomic_int ts_pending;
+
+    bool running, stopping, closed;
+    int clock;
+    int64_t vtime; /* the virtual clock, ns */
+
+    coro_aio_handle *free_handles;
+    coro_aio_future *free_futures;
+    aio_task *free_tasks;
+    size_t live;
+
+    aio_task *tasks_head, *tasks_tail; /* not done, oldest first */
+    size_t ntasks;
+    aio_task *current;
+    coro_aio_future *awaiting; /* set by coro_aio_await just before it yields */
+
+    coro_aio_exception_handler_fn handler;
+    void *handler_udata;
+
+    size_t stack_size;
+    int stack_mode;
+};
+
+/* --- loop.c --- */
+extern _Thread_local coro_aio_loop *coro__aio_running;
+int coro__aio_fail(int code, const char *fmt, ...) CORO_PRINTF(2, 3);
+int64_t coro__aio_now(const coro_aio_loop *loop);
+/* A handle for fn(fut, arg) appended to the ready queue (holds refs). */
+int coro__aio_soon_done(coro_aio_loop *loop, coro_aio_done_fn fn, coro_aio_future *fut,
+                        void *arg, bool arg_is_fut);
+/* A STEP handle for task t appended to the ready queue. */
+int coro__aio_soon_step(coro_aio_loop *loop, aio_task *t);
+void coro__aio_loop_unlive(coro_aio_loop *loop);
+/* A timer handle at loop time when_ns calling fn(fut, NULL) (holds a ref on
+ * fut); *out gets a reference too. */
+int coro__aio_later_done(coro_aio_loop *loop, int64_t when_ns, coro_aio_done_fn fn,
+                         coro_aio_future *fut, coro_aio_handle **out);
+void coro__aio_report(coro_aio_loop *loop, const char *message, const coro_exc *exc,
+                      coro_aio_future *future, coro_aio_future *task);
+
+/* --- timer.c: heapq over TimerHandles --- */
+int coro__aio_heap_push(coro_aio_loop *loop, coro_aio_handle *h);
+coro_aio_handle *coro__aio_heap_pop(coro_aio_loop *loop);
+void coro__aio_heap_heapify(coro_aio_loop *loop);
+
+/* --- future.c --- */
+coro_aio_future *coro__aio_future_alloc(coro_aio_loop *loop);
+void coro__aio_future_init(coro_aio_future *f, coro_aio_loop *loop, bool is_task);
+/* Future.cancel without the task override (super().cancel(msg)). */
+bool coro__aio_future_cancel(coro_aio_future *f, const char *msg);
+/* add_done_callback; with arg_is_fut the entry holds a reference on arg. */
+int coro__aio_add_cb(coro_aio_future *f, coro_aio_done_fn fn, void *arg, bool arg_is_fut);
+int coro__aio_future_finish(coro_aio_future *f, void *result, const coro_exc *exc);
+/* _make_cancelled_error into *out. */
+void coro__aio_make_cancelled(coro_aio_future *f, coro_exc *out);
+/* Frees what a finished future holds (exc, messages, callbacks). */
+void coro__aio_future_clear(coro_aio_future *f);
+void coro__aio_exc_repr(const coro_exc *e, char *buf, size_t size);
+bool coro__aio_set_str(char **dst, const char *src);
+
+/* --- combinators.c --- */
+bool coro__aio_gather_cancel(coro_aio_future *f, const char *msg);
+void coro__aio_gather_free(coro_aio_future *f);
+
+/* --- task.c --- */
+void coro__aio_task_step(aio_task *t);
+void coro__aio_task_free(aio_task *t);
+void coro__aio_task_destroy_pending(coro_aio_loop *loop);
+
+#endif /* CORO_AIO_INT_H */
