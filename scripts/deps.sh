@@ -13,8 +13,7 @@
 # returns 2 for a package it cannot check without dpkg.
 deps_probe() {
   case $1 in
-    build-essential) command -v cc >/dev/null 2>&1 && command -v c++ >/dev/null 2>&1 &&
-      command -v make >/dev/null 2>&1 ;;
+    build-essential) command -v cc >/dev/null 2>&1 && command -v make >/dev/null 2>&1 ;;
     cmake | pkg-config | valgrind | clang | python3) command -v "$1" >/dev/null 2>&1 ;;
     check) command -v pkg-config >/dev/null 2>&1 && pkg-config --exists check ;;
     gcc-aarch64-linux-gnu) command -v aarch64-linux-gnu-gcc >/dev/null 2>&1 ;;
@@ -26,7 +25,7 @@ deps_probe() {
 # deps_what PKG: what a user without apt-get must install, in words.
 deps_what() {
   case $1 in
-    build-essential) echo "a C and C++ compiler (cc, c++) and make" ;;
+    build-essential) echo "a C compiler (cc) and make (a C++ compiler, c++, is optional: the C++ test)" ;;
     check) echo "the Check unit-test library with its pkg-config file (check.pc; e.g. check-devel, or check from Homebrew)" ;;
     gcc-aarch64-linux-gnu) echo "an AArch64 cross compiler (aarch64-linux-gnu-gcc)" ;;
     qemu-user) echo "qemu-user (qemu-aarch64)" ;;
