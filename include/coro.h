@@ -39,6 +39,14 @@ extern "C" {
 #define CORO_API
 #endif
 
+/* Marks the functions that never return: C11's _Noreturn, C++11's
+ * [[noreturn]] (the header compiles as C11 and as C++11 or later). */
+#if defined(__cplusplus)
+#define CORO_NORETURN [[noreturn]]
+#else
+#define CORO_NORETURN _Noreturn
+#endif
+
 #if defined(__GNUC__) || defined(__clang__)
 #define CORO_PRINTF(fmt, args) __attribute__((format(printf, fmt, args)))
 #else
@@ -370,15 +378,15 @@ CORO_API int coro_yield_from_iter(coro *self, const coro_iter_vtable *vt, void *
  *  calls on the coroutine's stack; never returns. A StopIteration becomes
  *  RuntimeError when it leaves the body (PEP 479). Aborts with a message if
  *  self is not the running coroutine or type is NULL. */
-CORO_API _Noreturn void coro_raise(coro *self, const coro_exc_type *type, const char *msg);
+CORO_NORETURN CORO_API void coro_raise(coro *self, const coro_exc_type *type, const char *msg);
 /** coro_raise with a printf-style message. */
-CORO_API _Noreturn void coro_raisef(coro *self, const coro_exc_type *type, const char *fmt,
-                                    ...) CORO_PRINTF(3, 4);
+CORO_NORETURN CORO_API void coro_raisef(coro *self, const coro_exc_type *type,
+                                        const char *fmt, ...) CORO_PRINTF(3, 4);
 /** coro_raise with a whole exception value (keeps its udata). */
-CORO_API _Noreturn void coro_raise_exc(coro *self, const coro_exc *exc);
+CORO_NORETURN CORO_API void coro_raise_exc(coro *self, const coro_exc *exc);
 /** Propagates the exception that coro_yield/coro_yield_from just reported
  *  with CORO_THROWN (Python's bare `raise`). */
-CORO_API _Noreturn void coro_reraise(coro *self);
+CORO_NORETURN CORO_API void coro_reraise(coro *self);
 
 /** Registers fn(arg) to run when the body ends, however it ends: return,
  *  raise, close or destroy (Python's finally). Handlers run newest first, on

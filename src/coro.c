@@ -581,12 +581,13 @@ static int already_running(const char *fn)
 
 /* Everything but the hot case of coro_send. Kept out of line so that the
  * hot case needs no registers saved and ends in a bare tail call. */
-__attribute__((noinline)) static int send_general(coro *c, void *value, void **out)
+__attribute__((noinline)) static int send_general(coro *c, void *value, void **out,
+                                                  const char *fn)
 {
     if (out != NULL)
         *out = NULL;
     if (c == NULL)
-        return coro__fail(CORO_EINVAL, "coro_send: c is NULL");
+        return coro__fail(CORO_EINVAL, "%s: c is NULL", fn);
     coro *target;
     switch (c->state) {
     case CORO_CREATED:
@@ -598,16 +599,19 @@ __attribute__((noinline)) static int send_general(coro *c, void *value, void **o
     case CORO_SUSPENDED:
         target = coro__target(c); /* c, or the leaf of its yield from chain */
         if (target == NULL)
-            return already_running("coro_send");
+            return already_running(fn);
         return resume(c, target, CORO__OP_SEND, value, NULL, out);
     case CORO_RUNNING:
-        return already_running("coro_send");
+        return already_running(fn);
     default: /* CLOSED: spec B7, the return value was delivered once. */
         return CORO_RETURNED;
     }
 }
 
-int coro_send(coro *c, void *value, void **out)
+/* coro_send and coro_next, with the name failures are reported under (fn, a
+ * constant once inlined). */
+__attribute__((always_inline)) static inline int send_named(coro *c, void *value, void **out,
+                                                            const char *fn)
 {
     /* The hot case: a suspended coroutine, outside any yield from chain or
      * the root of one whose leaf is parked (then the switch goes straight to
@@ -618,17 +622,21 @@ int coro_send(coro *c, void *value, void **out)
         coro *target = c;
         if (c->linked) {
             if (c->parent != NULL || c->leaf->state == CORO_RUNNING)
-                return send_general(c, value, out);
+                return send_general(c, value, out, fn);
             target = c->leaf;
         }
         coro *prev = get_current();
         if (prev == NULL || prev->stack.mode != CORO_STACK_COMPACT)
             return resume_from(prev, c, target, CORO__OP_SEND, value, NULL, out);
     }
-    return send_general(c, value, out);
+    return send_general(c, value, out, fn);
 }
 
-int coro_next(coro *c, void **out) { return coro_send(c, NULL, out); }
+int coro_send(coro *c, void *value, void **out) { return send_named(c, value, out, "coro_send"); }
+
+int coro_next(coro *c, void **out) { return send_named(c, NULL, out, "coro_next"); }
+
+static int throw_named(coro *c, const coro_exc *exc, void **out, const char *fn);
 
 int coro_throw(coro *c, const coro_exc_type *type, const char *msg, void **out)
 {
@@ -639,15 +647,16 @@ int coro_throw(coro *c, const coro_exc_type *type, const char *msg, void **out)
         return coro__fail(CORO_EINVAL, "coro_throw: an exception type is required");
     }
     coro_exc_set(&e, type, msg);
-    return coro_throw_exc(c, &e, out);
+    return throw_named(c, &e, out, "coro_throw");
 }
 
-int coro_throw_exc(coro *c, const coro_exc *exc, void **out)
+/* coro_throw and coro_throw_exc, with the name failures are reported under. */
+static int throw_named(coro *c, const coro_exc *exc, void **out, const char *fn)
 {
     if (out != NULL)
         *out = NULL;
     if (c == NULL || exc == NULL || exc->type == NULL)
-        return coro__fail(CORO_EINVAL, "coro_throw: c and an exception with a type are required");
+        return coro__fail(CORO_EINVAL, "%s: c and an exception with a type are required", fn);
     coro *target;
     switch (c->state) {
     case CORO_CREATED:
@@ -662,20 +671,25 @@ int coro_throw_exc(coro *c, const coro_exc *exc, void **out)
             /* Each delegator on the way must close its sub (spec Y5), so a
              * GeneratorExit never skips to the leaf. */
             if (coro__chain_running(c))
-                return already_running("coro_throw");
+                return already_running(fn);
             target = c;
         } else {
             target = coro__target(c);
             if (target == NULL)
-                return already_running("coro_throw");
+                return already_running(fn);
         }
         return resume(c, target, CORO__OP_THROW, NULL, exc, out);
     case CORO_RUNNING:
-        return already_running("coro_throw");
+        return already_running(fn);
     default: /* CLOSED: spec D4, re-raised as is. */
         c->exc = *exc;
         return CORO_RAISED;
     }
+}
+
+int coro_throw_exc(coro *c, const coro_exc *exc, void **out)
+{
+    return throw_named(c, exc, out, "coro_throw_exc");
 }
 
 int coro_close(coro *c, void **out)
@@ -815,11 +829,13 @@ void coro_raisef(coro *self, const coro_exc_type *type, const char *fmt, ...)
     check_raise(self, "coro_raisef");
     if (type == NULL)
         die("coro_raisef: an exception type is required");
-    char msg[CORO_EXC_MSG_MAX];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt ? fmt : "", ap);
-    va_end(ap);
+    char msg[CORO_EXC_MSG_MAX] = "";
+    if (fmt != NULL) { /* NULL: an empty message, as coro_raise */
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(msg, sizeof msg, fmt, ap);
+        va_end(ap);
+    }
     coro__set_exc(self, type, msg, NULL);
     propagate(self, &self->exc);
 }

@@ -256,6 +256,57 @@ START_TEST(last_error_names_the_failing_function)
 }
 END_TEST
 
+/* Each driver call reports its failures under its own name: coro_next is
+ * not "coro_send", coro_throw_exc is not "coro_throw". */
+static bool names_call(const char *name)
+{
+    size_t n = strlen(name);
+    return strncmp(coro_last_error(), name, n) == 0 && coro_last_error()[n] == ':';
+}
+
+/* The body drives itself: every driver call fails with CORO_ERUNNING. The
+ * codes and names go to the transcript (no ck_assert in a body). */
+static void *drive_self(coro *self, void *arg)
+{
+    (void)arg;
+    coro_exc e;
+    coro_exc_set(&e, &coro_ValueError, "m");
+    int rc = coro_next(self, NULL);
+    tr_add(&tr, "next %s %d", coro_err_name(rc), names_call("coro_next"));
+    rc = coro_send(self, NULL, NULL);
+    tr_add(&tr, "send %s %d", coro_err_name(rc), names_call("coro_send"));
+    rc = coro_throw(self, &coro_ValueError, "m", NULL);
+    tr_add(&tr, "throw %s %d", coro_err_name(rc), names_call("coro_throw"));
+    rc = coro_throw_exc(self, &e, NULL);
+    tr_add(&tr, "throw_exc %s %d", coro_err_name(rc), names_call("coro_throw_exc"));
+    return NULL;
+}
+
+START_TEST(last_error_names_next_and_throw_exc)
+{
+    coro_exc e;
+    coro_exc_set(&e, &coro_ValueError, "m");
+    ck_assert_int_eq(coro_next(NULL, NULL), CORO_EINVAL);
+    ck_assert_msg(names_call("coro_next"), "got: %s", coro_last_error());
+    ck_assert_int_eq(coro_send(NULL, NULL, NULL), CORO_EINVAL);
+    ck_assert_msg(names_call("coro_send"), "got: %s", coro_last_error());
+    ck_assert_int_eq(coro_throw(NULL, &coro_ValueError, "m", NULL), CORO_EINVAL);
+    ck_assert_msg(names_call("coro_throw"), "got: %s", coro_last_error());
+    ck_assert_int_eq(coro_throw_exc(NULL, &e, NULL), CORO_EINVAL);
+    ck_assert_msg(names_call("coro_throw_exc"), "got: %s", coro_last_error());
+    ck_assert_int_eq(coro_throw_exc(NULL, NULL, NULL), CORO_EINVAL);
+    ck_assert_msg(names_call("coro_throw_exc"), "got: %s", coro_last_error());
+
+    coro *c = NULL;
+    tr_reset(&tr);
+    ck_assert_int_eq(coro_create(&c, drive_self, NULL, NULL), CORO_OK);
+    ck_assert_int_eq(coro_next(c, NULL), CORO_RETURNED);
+    ck_assert_str_eq(tr.buf, "next ERUNNING 1; send ERUNNING 1; throw ERUNNING 1; "
+                             "throw_exc ERUNNING 1");
+    coro_destroy(c);
+}
+END_TEST
+
 /* ---- stack sizes --------------------------------------------------------- */
 
 static size_t page(void) { return (size_t)sysconf(_SC_PAGESIZE); }
@@ -408,6 +459,7 @@ int main(void)
     tcase_add_test(m, strerror_and_err_name_for_every_code);
     tcase_add_test(m, strerror_and_err_name_for_unknown_code);
     tcase_add_test(m, last_error_names_the_failing_function);
+    tcase_add_test(m, last_error_names_next_and_throw_exc);
     suite_add_tcase(s, m);
 
     TCase *st = tcase_create("stacks_and_options");
