@@ -134,7 +134,7 @@ typedef struct coro_exc_type {
 
 /* Python's hierarchy, as far as generators need it. GeneratorExit derives from
  * BaseException, not Exception, so a handler for coro_Exception does not catch
- * it (spec E2). */
+ * it (docs/semantics.md, E2). */
 CORO_API extern const coro_exc_type coro_BaseException;
 CORO_API extern const coro_exc_type coro_Exception;      /* base: BaseException */
 CORO_API extern const coro_exc_type coro_GeneratorExit;  /* base: BaseException */
@@ -211,7 +211,7 @@ CORO_API void coro_options_init(coro_options *opt);
  *  (exhausted; *out is the value of the yield from, like StopIteration.value)
  *  or CORO_RAISED (after filling *exc, e.g. with coro_exc_set). `next` is
  *  required; a missing `send`, `throw` or `close` behaves as Python does for
- *  an iterator without that method (spec Y3, Y4, Y5). */
+ *  an iterator without that method (docs/semantics.md, Y3, Y4, Y5). */
 typedef struct coro_iter_vtable {
     const char *name; /* in messages: "'range' object has no attribute 'send'" */
     int (*next)(void *it, void **out, coro_exc *exc);
@@ -241,7 +241,7 @@ CORO_API int coro_create(coro **out, coro_fn fn, void *arg, const coro_options *
 
 /** Destroys a coroutine and frees all its memory. A SUSPENDED coroutine is
  *  closed first, so its cleanup handlers run; what goes wrong in that close
- *  goes to the unraisable hook, never to the caller (spec F1, F2), and the
+ *  goes to the unraisable hook, never to the caller (docs/semantics.md, F1, F2), and the
  *  memory is freed even if the body ignores GeneratorExit.
  *  @return CORO_OK (also for NULL, like free); CORO_ERUNNING if c is running
  *  (nothing happens); CORO_EBUSY if another coroutine is parked in a yield from
@@ -279,7 +279,7 @@ CORO_API int coro_send(coro *c, void *value, void **out);
  *   RUNNING    CORO_ERUNNING.
  *   CLOSED     CORO_RAISED with this exception; nothing runs.
  *  CORO_EINVAL for a NULL c or type. Throwing coro_GeneratorExit is not a
- *  close: if it escapes, CORO_RAISED reports it (spec D5). */
+ *  close: if it escapes, CORO_RAISED reports it (docs/semantics.md, D5). */
 CORO_API int coro_throw(coro *c, const coro_exc_type *type, const char *msg, void **out);
 
 /** coro_throw with a whole exception value (type, message and udata). */
