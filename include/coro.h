@@ -19,7 +19,9 @@
  * Threads: each thread has its own "current coroutine". Different threads may
  * run different coroutines at the same time; a suspended coroutine may be
  * resumed from any thread. One coroutine must never be driven by two threads
- * at once (the library does not lock).
+ * at once (the library does not lock). A body that may be resumed on another
+ * thread must not keep errno or a thread-local's address across a yield
+ * (docs/guide.md, section 7).
  */
 #ifndef CORO_H
 #define CORO_H
