@@ -85,7 +85,7 @@ static int walk_receiver(void)
     struct value sent[] = {
         {INT, 10, NULL, 0.0},
         {STR, 0, "안녕하세요.", 0.0},
-        {STR, 0, "흔한 찐따입니다.", 0.0},
+        {STR, 0, "반갑습니다.", 0.0},
         {FLOAT, 0, NULL, 3.14},
     };
     coro *cor = NULL;

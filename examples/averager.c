@@ -1,4 +1,4 @@
-/* averager.c - seed 000 In [16]: a coroutine that returns its result when sent None.
+/* averager.c - seed 000: a coroutine that returns its result when sent None.
  * SPDX-License-Identifier: MIT
  *
  * Python:

@@ -1,4 +1,4 @@
-/* exceptions.c - seed 000 In [15]: throw an exception in, handle it, go on; finally on close.
+/* exceptions.c - seed 000: throw an exception in, handle it, go on; finally on close.
  * SPDX-License-Identifier: MIT
  *
  * Python:

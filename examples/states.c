@@ -1,7 +1,7 @@
 /* states.c - seeds 000/001: coroutine1 and coroutine2, send, and the four GEN_* states.
  * SPDX-License-Identifier: MIT
  *
- * Python (seed 000, In [5] - In [10]; seed 001, In [2] - In [20]):
+ * Python (seeds 000 and 001, two versions):
  *
  *     def coroutine1():
  *         print('>>> coroutine started.')
@@ -120,7 +120,7 @@ static void *coroutine2(coro *self, void *arg)
     return NULL;
 }
 
-/* Seed 000, In [9] - In [10]. */
+/* Seed 000's version. */
 static int walk_coroutine2_seed000(void)
 {
     struct coroutine2_args args = {10, " : "};
@@ -141,7 +141,7 @@ static int walk_coroutine2_seed000(void)
     return 0;
 }
 
-/* Seed 001, In [12] - In [20]: one send further, to GEN_CLOSED. The notebook
+/* Seed 001's version: one send further, to GEN_CLOSED. The notebook
  * shows getgeneratorstate()'s result as a cell value, so with quotes. */
 static int walk_coroutine2_seed001(void)
 {

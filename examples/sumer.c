@@ -1,4 +1,4 @@
-/* sumer.c - seed 000 In [11]: the @coroutine primer decorator and the running sum.
+/* sumer.c - seed 000: the @coroutine primer decorator and the running sum.
  * SPDX-License-Identifier: MIT
  *
  * Python:

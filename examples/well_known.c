@@ -55,7 +55,7 @@ static int send_none_int(coro *g)
     return coro_send(g, NULL, &out) == CORO_YIELDED ? *(int *)out : -1;
 }
 
-/* ---- In [59], In [52]: the generator as we know it ----------------------- */
+/* ---- the generator as we know it ----------------------- */
 
 static void *well_known_generator(coro *self, void *arg)
 {
@@ -110,7 +110,7 @@ static int walk_iteration(void)
     return 0;
 }
 
-/* ---- In [4], In [6]: printing what it receives --------------------------- */
+/* ---- printing what it receives --------------------------- */
 
 static void print_received(void *received)
 {
@@ -120,7 +120,7 @@ static void print_received(void *received)
         printf("%d\n", *(int *)received);
 }
 
-/* In [4]: received = yield 100; print(received) */
+/* received = yield 100; print(received) */
 static void *receiving_generator(coro *self, void *arg)
 {
     (void)arg;
@@ -134,7 +134,7 @@ static void *receiving_generator(coro *self, void *arg)
     return NULL;
 }
 
-/* In [6]: print((yield 100)), the yield used inside an expression. */
+/* print((yield 100)), the yield used inside an expression. */
 static void *printing_generator(coro *self, void *arg)
 {
     (void)arg;
@@ -164,7 +164,7 @@ static int walk_receiving(coro_fn body)
     return 0;
 }
 
-/* ---- In [43] - In [46]: return in a coroutine ---------------------------- */
+/* ---- return in a coroutine ---------------------------- */
 
 static void *summing_coroutine(coro *self, void *arg)
 {

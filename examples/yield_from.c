@@ -1,4 +1,4 @@
-/* yield_from.c - seed 000 In [17] - In [20]: gen1, gen2 (yield from) and gen3_sub/gen4_main.
+/* yield_from.c - seed 000: gen1, gen2 (yield from) and gen3_sub/gen4_main.
  * SPDX-License-Identifier: MIT
  *
  * Python:

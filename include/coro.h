@@ -19,13 +19,16 @@
  * Threads: each thread has its own "current coroutine". Different threads may
  * run different coroutines at the same time; a suspended coroutine may be
  * resumed from any thread. One coroutine must never be driven by two threads
- * at once (the library does not lock).
+ * at once (the library does not lock). A body that may be resumed on another
+ * thread must not keep errno or a thread-local's address across a yield
+ * (docs/guide.md, section 7).
  */
 #ifndef CORO_H
 #define CORO_H
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -141,7 +144,7 @@ typedef struct coro_exc_type {
 
 /* Python's hierarchy, as far as generators need it. GeneratorExit derives from
  * BaseException, not Exception, so a handler for coro_Exception does not catch
- * it (spec E2). */
+ * it (docs/semantics.md, E2). */
 CORO_API extern const coro_exc_type coro_BaseException;
 CORO_API extern const coro_exc_type coro_Exception;      /* base: BaseException */
 CORO_API extern const coro_exc_type coro_GeneratorExit;  /* base: BaseException */
@@ -222,7 +225,7 @@ CORO_API void coro_options_init(coro_options *opt);
  *  as Python takes StopIteration.value from whatever StopIteration comes back.
  *  From close it is raised in the delegator like any other exception. `next`
  *  is required; a missing `send`, `throw` or `close` behaves as Python does for
- *  an iterator without that method (spec Y3, Y4, Y5). */
+ *  an iterator without that method (docs/semantics.md, Y3, Y4, Y5). */
 typedef struct coro_iter_vtable {
     const char *name; /* in messages: "'range' object has no attribute 'send'" */
     int (*next)(void *it, void **out, coro_exc *exc);
@@ -252,7 +255,7 @@ CORO_API int coro_create(coro **out, coro_fn fn, void *arg, const coro_options *
 
 /** Destroys a coroutine and frees all its memory. A SUSPENDED coroutine is
  *  closed first, so its cleanup handlers run; what goes wrong in that close
- *  goes to the unraisable hook, never to the caller (spec F1, F2), and the
+ *  goes to the unraisable hook, never to the caller (docs/semantics.md, F1, F2), and the
  *  memory is freed even if the body ignores GeneratorExit.
  *  @return CORO_OK (also for NULL, like free); CORO_ERUNNING if c is running
  *  (nothing happens); CORO_EBUSY if another coroutine is parked in a yield from
@@ -290,7 +293,7 @@ CORO_API int coro_send(coro *c, void *value, void **out);
  *   RUNNING    CORO_ERUNNING.
  *   CLOSED     CORO_RAISED with this exception; nothing runs.
  *  CORO_EINVAL for a NULL c or type. Throwing coro_GeneratorExit is not a
- *  close: if it escapes, CORO_RAISED reports it (spec D5). */
+ *  close: if it escapes, CORO_RAISED reports it (docs/semantics.md, D5). */
 CORO_API int coro_throw(coro *c, const coro_exc_type *type, const char *msg, void **out);
 
 /** coro_throw with a whole exception value (type, message and udata). */
@@ -444,6 +447,147 @@ CORO_API int coro_defer_pop(coro *self, bool run);
  *  CORO_THROWN (handle it, or propagate it with coro_reraise(self));
  *  CORO_EINVAL for a NULL fn; CORO_ENOTCURRENT as coro_yield. */
 CORO_API int coro_try(coro *self, coro_fn fn, void *arg, void **result);
+
+/* ======================================================================== */
+/* Helpers: loops, yield from with propagation, built-in iterators, ints    */
+/* ======================================================================== */
+
+/* Shorthands for the common cases, built on the calls above (src/helpers.c).
+ * Everything here can be written with the calls above; these just keep a
+ * program as short as its Python original without dropping an error. */
+
+#if defined(__GNUC__) || defined(__clang__)
+#define CORO_WARN_UNUSED __attribute__((warn_unused_result))
+#else
+#define CORO_WARN_UNUSED
+#endif
+
+/** An integer as a value, without a cast at every call: CORO_INT(42) is the
+ *  void * that coro_int() turns back into 42. Round-trips every intptr_t. */
+#define CORO_INT(i) ((void *)(intptr_t)(i))
+
+/** The integer a value carries (the inverse of CORO_INT); NULL gives 0. */
+static inline intptr_t coro_int(const void *value) { return (intptr_t)value; }
+
+/** coro_yield_value for integers: yields CORO_INT(value) and returns the
+ *  value sent in as an integer (0 for next). A thrown exception propagates
+ *  (as coro_yield_value); aborts with a message if self is not running. */
+CORO_API intptr_t coro_yield_int(coro *self, intptr_t value);
+
+/** Creates a coroutine with default options and runs it to its first yield
+ *  in one call: Python's `g = gen(arg); first = next(g)`, or the
+ *  @coroutine priming decorator.
+ *  @param out    receives the coroutine; set to NULL on error
+ *  @param first  receives the first yielded value; may be NULL
+ *  @return CORO_YIELDED (SUSPENDED); CORO_RETURNED or CORO_RAISED when the
+ *  body ended before its first yield (*out is set, CLOSED, and must still be
+ *  destroyed; coro_exception(*out) has the exception); CORO_EINVAL for a
+ *  NULL out or fn; CORO_ENOMEM as coro_create. */
+CORO_API int coro_start(coro **out, coro_fn fn, void *arg, void **first) CORO_WARN_UNUSED;
+
+/** One step of a for loop over c's values: coro_next(c, value), with the
+ *  status stored in *status.
+ *  @return true while c yields (*value is the yielded value), false once the
+ *  loop must end: *status is then CORO_RETURNED (c finished; *value is its
+ *  return value), CORO_RAISED (an exception escaped; coro_exception(c) has
+ *  it) or a negative error (e.g. CORO_EINVAL for a NULL c, CORO_ERUNNING).
+ *  A NULL status or value is CORO_EINVAL (false). */
+CORO_API bool coro_iter_next(coro *c, void **value, int *status);
+
+/** Python's `for v in c:` over a coroutine you created: declares `void *v`
+ *  for the loop body, and leaves the final status in the int variable `rc`
+ *  (declared by you): CORO_RETURNED when c was exhausted, CORO_RAISED when an
+ *  exception escaped (read coro_exception(c)), CORO_YIELDED after a `break`,
+ *  a negative CORO_E* for a bad c. Check rc after the loop: a raise is never
+ *  mistaken for the end. c stays yours to destroy. */
+#define CORO_FOR_EACH(c, v, rc) for (void *v = NULL; coro_iter_next((c), &v, &(rc));)
+
+/** Python's `for v in fn(arg):`: creates fn(self, arg) with default options,
+ *  loops over its values like CORO_FOR_EACH, and destroys it when the loop
+ *  ends, also after a `break` (a suspended coroutine is closed first, so its
+ *  cleanup runs). rc as CORO_FOR_EACH, plus CORO_ENOMEM when it could not be
+ *  created. After CORO_RAISED the coroutine is gone, so coro_last_error()
+ *  holds "<type>: <message>" of the exception. Leave the loop with break,
+ *  never with return or goto (the coroutine would leak). */
+#define CORO_FOR_EACH_FN(fn, arg, v, rc)                                                   \
+    for (coro *CORO_FE_C_ = coro_for_begin((fn), (arg), &(rc)); CORO_FE_C_ != NULL;        \
+         CORO_FE_C_ = coro_for_end(CORO_FE_C_, &(rc)))                                     \
+        for (void *v = NULL; coro_iter_next(CORO_FE_C_, &v, &(rc));)
+#define CORO_FE_C_ CORO_FE_CAT_(coro_fe_c_, __LINE__)
+#define CORO_FE_CAT_(a, b) CORO_FE_CAT2_(a, b)
+#define CORO_FE_CAT2_(a, b) a##b
+
+/** CORO_FOR_EACH_FN's start: coro_create(&c, fn, arg, NULL). Returns c with
+ *  *status = CORO_OK, or NULL with *status = the error. */
+CORO_API coro *coro_for_begin(coro_fn fn, void *arg, int *status);
+/** CORO_FOR_EACH_FN's end: when *status is CORO_RAISED, copies "<type>:
+ *  <message>" of c's exception into coro_last_error(); then destroys c (its
+ *  errors go to the unraisable hook) and returns NULL. *status is kept. */
+CORO_API coro *coro_for_end(coro *c, const int *status);
+
+/** Python's MemoryError (base: Exception): raised by the *_value helpers
+ *  below when a sub coroutine could not be created. */
+CORO_API extern const coro_exc_type coro_MemoryError;
+
+/** `return yield from sub` for bodies that do not handle exceptions, as
+ *  coro_yield_value is for coro_yield: returns sub's return value, and
+ *  propagates what surfaced in self (CORO_THROWN) with coro_reraise. A NULL
+ *  sub raises TypeError "'NULL' object is not iterable" (Python's
+ *  `yield from None`). Aborts with a message if self is not running. */
+CORO_API void *coro_yield_from_value(coro *self, coro *sub);
+
+/** coro_yield_from_fn that propagates: returns the sub's return value;
+ *  re-raises a CORO_THROWN; raises coro_MemoryError (message from
+ *  coro_last_error()) when the sub could not be created, and TypeError for a
+ *  NULL fn. Aborts with a message if self is not running. */
+CORO_API void *coro_yield_from_fn_value(coro *self, coro_fn fn, void *arg);
+
+/** coro_yield_from_iter that propagates: returns the iterator's final value;
+ *  re-raises a CORO_THROWN; raises TypeError for a NULL vt or vt->next.
+ *  Aborts with a message if self is not running. */
+CORO_API void *coro_yield_from_iter_value(coro *self, const coro_iter_vtable *vt, void *it);
+
+/** A built-in iterator over an integer range for coro_yield_from_iter, like
+ *  Python's range(start, stop, step): yields CORO_INT(start),
+ *  CORO_INT(start + step), ... while below stop (above it for a negative
+ *  step), then ends with the value NULL (None). Put the state on your stack
+ *  and fill it with coro_range_init. Like Python's range_iterator it has no
+ *  send, throw or close: a non-NULL send raises AttributeError
+ *  "'range_iterator' object has no attribute 'send'" in the delegator, and a
+ *  throw is raised in the delegator directly. */
+typedef struct coro_range {
+    intptr_t next, stop, step; /* the next value; the bound; never 0 */
+    bool done;                 /* set once the range is exhausted */
+} coro_range;
+
+/** The vtable for a coro_range (name "range_iterator"). */
+CORO_API extern const coro_iter_vtable coro_range_vt;
+
+/** Fills *r for range(start, stop, step). Returns CORO_OK, or CORO_EINVAL
+ *  for a NULL r or a step of 0 (Python: "range() arg 3 must not be zero"). */
+CORO_API int coro_range_init(coro_range *r, intptr_t start, intptr_t stop, intptr_t step);
+
+/** A built-in iterator over an array for coro_yield_from_iter, like
+ *  Python's list_iterator: yields a pointer to each element in turn
+ *  (`(char *)base + i * elem_size`), or, when elem_size is 0, the elements
+ *  of an array of void * themselves; then ends with the value NULL. No
+ *  send, throw or close, with the behaviour coro_range describes (the name
+ *  in messages is "array_iterator"). The array must outlive the yield from. */
+typedef struct coro_array_iter {
+    const void *base; /* the first element */
+    size_t count;     /* number of elements */
+    size_t elem_size; /* bytes per element; 0 = an array of void *, values yielded */
+    size_t pos;       /* index of the next element */
+} coro_array_iter;
+
+/** The vtable for a coro_array_iter (name "array_iterator"). */
+CORO_API extern const coro_iter_vtable coro_array_iter_vt;
+
+/** Fills *a for count elements of elem_size bytes at base (elem_size 0: an
+ *  array of void *). Returns CORO_OK, or CORO_EINVAL for a NULL a, or a NULL
+ *  base with count > 0. */
+CORO_API int coro_array_iter_init(coro_array_iter *a, const void *base, size_t count,
+                                  size_t elem_size);
 
 /* ======================================================================== */
 /* Introspection                                                            */
