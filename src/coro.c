@@ -385,7 +385,8 @@ static inline __attribute__((always_inline)) int resume_from(coro *prev, coro *c
     target->op = (unsigned char)op;
     target->transfer = value;
     if (op == CORO__OP_THROW) {
-        target->exc = *thrown;
+        if (thrown != &target->exc) /* coro_close builds it in place */
+            target->exc = *thrown;
         status = CORO_THROWN;
         if (target->in_yield)
             target->handling = true;
@@ -535,6 +536,16 @@ static _Noreturn void propagate(coro *self, const coro_exc *e)
         self->try_top = t->prev;
         self->handling = true;
         longjmp(t->env, 1);
+    }
+    if (t == NULL && self->ndefers == 0) {
+        /* Nothing to run and nowhere to be caught: the exception leaves the
+         * body as it is (after PEP 479), without the copies below. This is
+         * every close of a body without cleanup handlers. */
+        if (e != &self->exc)
+            self->exc = *e;
+        pep479(&self->exc);
+        self->handling = false;
+        finish(self, CORO_RAISED, NULL);
     }
     coro_exc pending = *e;
     while (self->ndefers > mark) {
@@ -713,10 +724,11 @@ int coro_close(coro *c, void **out)
     }
     if (coro__chain_running(c))
         return already_running("coro_close");
-    coro_exc ge;
-    coro_exc_set(&ge, &coro_GeneratorExit, "");
+    /* Built in place: resume_from copies nothing when the exception to raise
+     * is already the target's own. */
+    coro_exc_set(&c->exc, &coro_GeneratorExit, "");
     void *value = NULL;
-    int rc = resume(c, c, CORO__OP_THROW, NULL, &ge, &value);
+    int rc = resume(c, c, CORO__OP_THROW, NULL, &c->exc, &value);
     switch (rc) {
     case CORO_YIELDED: /* spec E2b: still SUSPENDED at the new yield */
         return coro__fail(CORO_EIGNORED,
