@@ -3,6 +3,7 @@
  */
 #include "ctx.h"
 
+#include <stdbool.h>
 #include <stdint.h>
 
 /* makecontext passes only int arguments, so the context pointer travels as
@@ -17,11 +18,34 @@ static void trampoline(unsigned hi, unsigned lo)
     __builtin_trap();
 }
 
-int coro__ctx_make(coro__ctx *ctx, void *stack_lo, size_t size, void (*entry)(void *),
-                   void *arg)
+/* The thread's context as getcontext saw it at the first coro__ctx_make on
+ * the thread. getcontext costs a system call (it reads the signal mask), so
+ * each later make copies this instead: what it holds that a new context
+ * keeps is the signal mask and the floating-point control state (MXCSR and
+ * x87 control word on x86-64, FPCR on AArch64); makecontext sets everything
+ * else. So the signal mask a coroutine's body starts with is the thread's
+ * mask at the first create on the thread that created it, not at its own
+ * create. */
+static _Thread_local ucontext_t template_uc;
+static _Thread_local bool have_template;
+
+int coro__ctx_make(coro__ctx *ctx, void *stack_lo, size_t size, void (*entry)(void *), void *arg)
 {
-    if (getcontext(&ctx->uc) != 0)
-        return -1;
+    if (!have_template) {
+        if (getcontext(&template_uc) != 0)
+            return -1;
+        have_template = true;
+    }
+    ctx->uc = template_uc;
+#if defined(__x86_64__) || defined(__i386__)
+    /* glibc's x86 ucontext_t points at its own floating-point save area, and
+     * setcontext/swapcontext load the environment through that pointer: the
+     * copy must point into itself, not into the template. */
+    if (template_uc.uc_mcontext.fpregs != NULL)
+        ctx->uc.uc_mcontext.fpregs =
+            (void *)((char *)&ctx->uc +
+                     ((char *)template_uc.uc_mcontext.fpregs - (char *)&template_uc));
+#endif
     ctx->uc.uc_stack.ss_sp = stack_lo;
     ctx->uc.uc_stack.ss_size = size;
     ctx->uc.uc_link = NULL;
