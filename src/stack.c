@@ -279,10 +279,14 @@ bool coro__stack_canary_ok(const coro__stack *st)
  * - Each thread's cache is reached through one thread-local pointer and is
  *   touched only by its thread: no lock on the hot path. It holds up to
  *   CACHE_CLASSES lists, one per (mode, size), each a LIFO array.
- * - Bounds. Guarded stacks: process-wide, counted with an atomic, because each
- *   costs two of the kernel's mappings (vm.max_map_count); the default is a
- *   third of that limit, read once. Compact stacks: per thread (a slot costs
- *   no mapping). A stack freed past its bound goes back at once.
+ * - Bounds. Guarded stacks: process-wide, because each costs two of the
+ *   kernel's mappings (vm.max_map_count); the default is a third of that
+ *   limit, read once. An atomic counts the places threads have reserved,
+ *   CREDIT_CHUNK at a time (one at a time near the limit), and a thread
+ *   caches a guarded stack only in a place it holds: the stacks cached never
+ *   exceed the limit, and the atomic is touched about once per CREDIT_CHUNK
+ *   gives, not on every give and take. Compact stacks: per thread (a slot
+ *   costs no mapping). A stack freed past its bound goes back at once.
  * - Idle stacks go back. Every SWEEP_EVERY cache operations the thread reads
  *   the coarse monotonic clock (the vDSO: no system call). Each list keeps
  *   its low-water mark, the fewest stacks it held since the last sweep; the
@@ -300,6 +304,7 @@ bool coro__stack_canary_ok(const coro__stack *st)
 #define DEFAULT_COMPACT_LIMIT 32768u
 #define DEFAULT_IDLE_MS 1000u
 #define DEFAULT_MAX_MAP_COUNT 65530u
+#define CREDIT_CHUNK 64u
 
 typedef struct cache_list {
     coro__stack *items; /* items[count - 1] is the most recently cached */
@@ -312,6 +317,9 @@ typedef struct cache_list {
 typedef struct thread_cache {
     cache_list lists[CACHE_CLASSES];
     size_t compact_count; /* compact stacks in this cache */
+    size_t guarded_count; /* guarded stacks in this cache */
+    size_t credit;        /* places for guarded stacks reserved in `reserved`;
+                             always >= guarded_count */
     unsigned ops;         /* cache operations since the clock was last read */
     long long swept_ms;   /* coarse clock at the last sweep; 0 = never */
 } thread_cache;
@@ -323,7 +331,7 @@ static pthread_once_t cache_key_once = PTHREAD_ONCE_INIT;
 /* SIZE_MAX until decided: set by coro_set_stack_cache_limit, or on first use
  * from vm.max_map_count. */
 static _Atomic size_t guarded_limit = SIZE_MAX;
-static _Atomic size_t guarded_cached; /* guarded stacks in every cache */
+static _Atomic size_t reserved; /* places for guarded stacks held by all caches */
 static _Atomic size_t compact_limit = DEFAULT_COMPACT_LIMIT;
 static _Atomic unsigned idle_ms = DEFAULT_IDLE_MS;
 static _Atomic size_t max_map_count;
@@ -365,14 +373,39 @@ static void release(coro__stack *st);
 static void uncount(const coro__stack *st, thread_cache *tc)
 {
     if (st->mode == CORO_STACK_GUARDED)
-        atomic_fetch_sub_explicit(&guarded_cached, 1, memory_order_relaxed);
+        tc->guarded_count--;
     else
         tc->compact_count--;
+}
+
+/* Returns reserved places this thread holds beyond `keep` more than its
+ * guarded stacks need. */
+static void credit_return(thread_cache *tc, size_t keep)
+{
+    if (tc->credit > tc->guarded_count + keep) {
+        size_t n = tc->credit - tc->guarded_count - keep;
+        atomic_fetch_sub_explicit(&reserved, n, memory_order_relaxed);
+        tc->credit -= n;
+    }
+}
+
+/* Reserves n more places if the limit allows. */
+static bool credit_reserve(thread_cache *tc, size_t n, size_t limit)
+{
+    size_t had = atomic_fetch_add_explicit(&reserved, n, memory_order_relaxed);
+    if (had + n <= limit && had + n >= had) {
+        tc->credit += n;
+        return true;
+    }
+    atomic_fetch_sub_explicit(&reserved, n, memory_order_relaxed);
+    return false;
 }
 
 /* Hands back the first n (the oldest) stacks of a list. */
 static void list_release_oldest(thread_cache *tc, cache_list *l, size_t n)
 {
+    if (n == 0)
+        return;
     for (size_t i = 0; i < n; i++) {
         uncount(&l->items[i], tc);
         release(&l->items[i]);
@@ -389,6 +422,7 @@ static void cache_drain(thread_cache *tc)
         free(l->items);
         memset(l, 0, sizeof *l);
     }
+    credit_return(tc, 0);
 }
 
 static void cache_thread_exit(void *p)
@@ -446,6 +480,7 @@ static void cache_sweep(thread_cache *tc)
             list_release_oldest(tc, l, l->low);
         l->low = l->count;
     }
+    credit_return(tc, CREDIT_CHUNK);
     tc->swept_ms = now;
 }
 
@@ -470,6 +505,8 @@ static bool cache_take(coro__stack *st, size_t size, int mode)
         if (l->count < l->low)
             l->low = l->count;
         uncount(st, tc);
+        if (tc->credit > tc->guarded_count + 2 * CREDIT_CHUNK)
+            credit_return(tc, CREDIT_CHUNK);
         cache_tick(tc);
         return true;
     }
@@ -480,11 +517,13 @@ static bool cache_take(coro__stack *st, size_t size, int mode)
 static bool cache_admit(const coro__stack *st, thread_cache *tc)
 {
     if (st->mode == CORO_STACK_GUARDED) {
-        size_t limit = guarded_limit_now();
-        if (atomic_fetch_add_explicit(&guarded_cached, 1, memory_order_relaxed) < limit)
-            return true;
-        atomic_fetch_sub_explicit(&guarded_cached, 1, memory_order_relaxed);
-        return false;
+        if (tc->guarded_count == tc->credit) {
+            size_t limit = guarded_limit_now();
+            if (!credit_reserve(tc, CREDIT_CHUNK, limit) && !credit_reserve(tc, 1, limit))
+                return false;
+        }
+        tc->guarded_count++;
+        return true;
     }
     if (tc->compact_count >= atomic_load_explicit(&compact_limit, memory_order_relaxed))
         return false;
@@ -648,7 +687,7 @@ int coro__stack_alloc(coro__stack *st, size_t requested, int mode)
                           "stack size %zu bytes is above CORO_MAX_STACK_SIZE (%zu bytes); ask "
                           "for a smaller stack_size",
                           requested, (size_t)CORO_MAX_STACK_SIZE);
-    size_t size = (requested + page - 1) / page * page;
+    size_t size = (requested + page - 1) & ~(page - 1); /* page: a power of two */
     /* A compact slot is the rounded size; its lowest bytes are the canary,
      * so a 16 KiB compact stack packs into exactly 16 KiB. */
     size_t usable = mode == CORO_STACK_COMPACT ? size - CORO__CANARY_BYTES : size;
@@ -696,6 +735,9 @@ __attribute__((noinline, no_sanitize_address)) static bool any_byte_set(const ch
     while (p < end && !any)
         any = *p++ != 0;
 #ifdef CORO_VALGRIND
+    /* Bytes below the stack pointer are undefined to Memcheck; the answer
+     * is not. */
+    VALGRIND_MAKE_MEM_DEFINED(&any, sizeof any);
     VALGRIND_ENABLE_ERROR_REPORTING;
 #endif
     return any;

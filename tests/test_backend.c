@@ -527,6 +527,26 @@ START_TEST(a_new_context_inherits_the_creators_mode)
 }
 END_TEST
 
+/* Not only the first: the ucontext backend copies a context template taken
+ * at the thread's first create, and must still give each new context the
+ * mode current at its own create. */
+START_TEST(a_later_context_inherits_the_creators_current_mode)
+{
+    tr_reset(&tr);
+    coro *first = NULL, *c = NULL;
+    fesetround(FE_TONEAREST);
+    ck_assert_int_eq(coro_create(&first, report_rounding, NULL, NULL), CORO_OK);
+    fesetround(FE_DOWNWARD);
+    ck_assert_int_eq(coro_create(&c, report_rounding, NULL, NULL), CORO_OK);
+    fesetround(FE_TONEAREST);
+    ck_assert_int_eq(coro_next(first, NULL), CORO_RETURNED);
+    ck_assert_int_eq(coro_next(c, NULL), CORO_RETURNED);
+    ck_assert_int_eq(coro_destroy(first), CORO_OK);
+    ck_assert_int_eq(coro_destroy(c), CORO_OK);
+    ck_assert_str_eq(tr.buf, "body tonearest; body downward");
+}
+END_TEST
+
 static Suite *backend_suite(void)
 {
     Suite *s = suite_create("backend");
@@ -546,6 +566,7 @@ static Suite *backend_suite(void)
     tcase_add_test(fp, each_context_keeps_its_mxcsr);
 #endif
     tcase_add_test(fp, a_new_context_inherits_the_creators_mode);
+    tcase_add_test(fp, a_later_context_inherits_the_creators_current_mode);
     suite_add_tcase(s, fp);
     return s;
 }
