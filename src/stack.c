@@ -492,6 +492,22 @@ static void cache_tick(thread_cache *tc)
     }
 }
 
+/* In a burst, the next create takes `next`, whose memory has gone cold:
+ * start the page walk and the cache misses of its top frames (and of a
+ * compact stack's canary, read at its first yield) now, while this
+ * coroutine is being made and run. Prefetches never fault. PREFETCH_LINES
+ * covers the frames a body's first resume and yield touch on the asm
+ * backend (measured with spawn_burst_ns: about 15 % off a burst). */
+enum { PREFETCH_LINES = 8 };
+static void prefetch_next(const coro__stack *next)
+{
+    const char *top = (const char *)next->lo + next->size;
+    for (unsigned i = 1; i <= PREFETCH_LINES; i++)
+        __builtin_prefetch(top - 64 * i, 1, 3);
+    if (next->mode == CORO_STACK_COMPACT)
+        __builtin_prefetch(next->map, 0, 3);
+}
+
 static bool cache_take(coro__stack *st, size_t size, int mode)
 {
     thread_cache *tc = tcache;
@@ -504,6 +520,8 @@ static bool cache_take(coro__stack *st, size_t size, int mode)
         *st = l->items[--l->count];
         if (l->count < l->low)
             l->low = l->count;
+        if (l->count > 0)
+            prefetch_next(&l->items[l->count - 1]);
         uncount(st, tc);
         if (tc->credit > tc->guarded_count + 2 * CREDIT_CHUNK)
             credit_return(tc, CREDIT_CHUNK);
