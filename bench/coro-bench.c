@@ -253,6 +253,10 @@ int main(int argc, char **argv)
     options o = parse_args(argc, argv);
     describe_machine(&o.cfg);
     coro_set_unraisable_hook(unraisable, NULL);
+    /* Rows take turns, seconds apart: with idle hand-back on, one row's
+     * cached stacks would idle out during the others and be mapped again
+     * inside its next repetition. Steady state means a warm cache. */
+    coro_set_stack_cache_idle_ms(0);
 
     /* The library's rows and the peers compiled in, measured round robin. */
     const bench_row *measured[ROW_COUNT + BENCH_PEER_COUNT];
