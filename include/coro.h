@@ -187,7 +187,8 @@ enum {
     /** A mapping of its own with a PROT_NONE guard page below: an overrun
      *  faults at once (see coro_install_overflow_handler). Costs two of the
      *  kernel's memory mappings (vm.max_map_count), so about 32 000 can be
-     *  alive with the default limit. */
+     *  alive with the default limit, counting those in the stack cache
+     *  (coro_set_stack_cache_limit). */
     CORO_STACK_GUARDED = 1,
     /** A slot of a large shared mapping, no guard page: for hundreds of
      *  thousands of coroutines. An overrun is caught by a canary checked on

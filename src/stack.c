@@ -77,10 +77,10 @@ size_t coro__page_size(void)
 static int map_failed(size_t size, int err)
 {
     return coro__fail(CORO_ENOMEM,
-                      "could not map a %zu-byte coroutine stack: %s (with many coroutines "
-                      "alive the process may have hit vm.max_map_count, the kernel's limit "
-                      "on mappings, at about two per guarded stack; use compact stacks "
-                      "(CORO_STACK_COMPACT), raise the limit, or destroy coroutines)",
+                      "could not map a %zu-byte coroutine stack: %s (the process may have hit "
+                      "vm.max_map_count, the kernel's limit on mappings: two per guarded "
+                      "stack, cached ones too; use compact stacks (CORO_STACK_COMPACT), raise "
+                      "the limit, destroy coroutines or call coro_stack_pool_trim)",
                       size, strerror(err));
 }
 
