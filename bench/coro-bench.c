@@ -39,7 +39,8 @@ static const bench_row *const rows[] = {
 #endif
     &bench_row_throw_catch,      &bench_row_try_raise,
     &bench_row_makecontext,      &bench_row_create_destroy,
-    &bench_row_create_destroy_pooled, &bench_row_yield_from_1,
+    &bench_row_create_destroy_pooled, &bench_row_spawn_burst,
+    &bench_row_spawn_burst_compact, &bench_row_yield_from_1,
     &bench_row_yield_from_10,    &bench_row_yield_from_100,
 };
 
@@ -50,18 +51,21 @@ static const bench_row *const rows[] = {
 
 typedef struct options {
     bool tsv;
+    const char *only; /* --only: comma-separated metrics, or NULL for all */
     bench_config cfg;
 } options;
 
 static void usage(FILE *to)
 {
     fprintf(to,
-            "usage: coro-bench [--tsv] [--reps N] [--min-time S] [--help]\n"
+            "usage: coro-bench [--tsv] [--reps N] [--min-time S] [--only M,...] [--help]\n"
             "       coro-bench scale N [--compact] [--tsv]\n"
             "  --tsv         print metric<TAB>value<TAB>unit lines only\n"
             "  --reps N      repetitions per row, median reported (default %d, at least %d)\n"
             "  --min-time S  seconds each repetition lasts at least (default %.1f, at least "
             "%.1f)\n"
+            "  --only M,...  measure only these metrics of the library's rows (no peers,\n"
+            "                no rss_per_coroutine_bytes, no CPython)\n"
             "scale: N coroutines alive at once, each run to its first yield\n"
             "  (--compact: compact stacks); prints scale_live and scale_rss_bytes\n"
             "After the library's rows come the peers when available: Boost.Context and PCL\n"
@@ -107,7 +111,7 @@ static double parse_min_time(const char *s)
 
 static options parse_args(int argc, char **argv)
 {
-    options o = {false, {DEFAULT_REPS, DEFAULT_MIN_TIME}};
+    options o = {false, NULL, {DEFAULT_REPS, DEFAULT_MIN_TIME}};
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         if (strcmp(a, "--tsv") == 0) {
@@ -115,6 +119,10 @@ static options parse_args(int argc, char **argv)
         } else if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
             usage(stdout);
             exit(0);
+        } else if (strcmp(a, "--only") == 0) {
+            if (i + 1 >= argc)
+                bad_usage("%s needs a value", a);
+            o.only = argv[++i];
         } else if (strcmp(a, "--reps") == 0 || strcmp(a, "--min-time") == 0) {
             if (i + 1 >= argc)
                 bad_usage("%s needs a value", a);
@@ -220,6 +228,19 @@ static void print_ratio(const results *r, const char *num, const char *den, bool
     printf("%-48s %7.3f  (goal %s %.2f)\n", name, n / d, at_most ? "<=" : ">=", goal);
 }
 
+/* True when `metric` is one of the comma-separated names in `list`. */
+static bool listed(const char *list, const char *metric)
+{
+    size_t len = strlen(metric);
+    for (const char *p = list; *p != '\0';) {
+        size_t n = strcspn(p, ",");
+        if (n == len && strncmp(p, metric, n) == 0)
+            return true;
+        p += n + (p[n] == ',');
+    }
+    return false;
+}
+
 /* A destroy that had to close a coroutine and met an error (spec F1/F2)
  * means a body or the library misbehaved: fail the run. */
 static void unraisable(const coro *c, const coro_exc *exc, const char *what, void *udata)
@@ -236,12 +257,29 @@ int main(int argc, char **argv)
     options o = parse_args(argc, argv);
     describe_machine(&o.cfg);
     coro_set_unraisable_hook(unraisable, NULL);
+    /* Rows take turns, seconds apart: with idle hand-back on, one row's
+     * cached stacks would idle out during the others and be mapped again
+     * inside its next repetition. Steady state means a warm cache. */
+    coro_set_stack_cache_idle_ms(0);
 
     /* The library's rows and the peers compiled in, measured round robin. */
     const bench_row *measured[ROW_COUNT + BENCH_PEER_COUNT];
     size_t n_measured = 0;
     for (size_t i = 0; i < ROW_COUNT; i++)
-        measured[n_measured++] = rows[i];
+        if (o.only == NULL || listed(o.only, rows[i]->metric))
+            measured[n_measured++] = rows[i];
+    if (o.only != NULL) {
+        if (n_measured == 0)
+            bad_usage("--only names no row of coro-bench: '%s'", o.only);
+        double only_values[ROW_COUNT];
+        bench_measure(measured, n_measured, &o.cfg, only_values);
+        coro_stack_pool_trim();
+        results r = {0};
+        for (size_t i = 0; i < n_measured; i++)
+            add_result(&r, measured[i]->metric, only_values[i], "ns");
+        print_results(&r, o.tsv);
+        return fflush(stdout) == 0 && !ferror(stdout) ? 0 : 1;
+    }
     for (size_t i = 0; i < BENCH_PEER_COUNT; i++) {
         if (bench_peers[i].row != NULL)
             measured[n_measured++] = bench_peers[i].row;

@@ -33,6 +33,10 @@ extern const bench_row bench_row_create_destroy_pooled;
 /* rows_try.c: a protected call that raises, caught. */
 extern const bench_row bench_row_try_raise;
 
+/* rows_burst.c: bursts of 20 000 coroutines created, started and destroyed. */
+extern const bench_row bench_row_spawn_burst;
+extern const bench_row bench_row_spawn_burst_compact;
+
 /* rows_chain.c: a send through a yield from chain. */
 extern const bench_row bench_row_yield_from_1;
 extern const bench_row bench_row_yield_from_10;

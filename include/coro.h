@@ -181,7 +181,13 @@ CORO_API int coro_exc_set(coro_exc *exc, const coro_exc_type *type, const char *
 enum {
     /** Run the body to its first yield inside coro_create (the seeds'
      *  @coroutine decorator); the yielded value is discarded. */
-    CORO_PRIME = 1u << 0
+    CORO_PRIME = 1u << 0,
+    /** Measure the stack's use when the stack is released (the body
+     *  finished, was closed, or the coroutine is destroyed), so that
+     *  coro_stack_high_water still knows it once the coroutine is CLOSED.
+     *  Costs one mincore system call per release; without the flag a
+     *  release costs none. */
+    CORO_RECORD_STACK_USE = 1u << 1
 };
 
 /** How a coroutine's stack is laid out (coro_options.stack_mode). */
@@ -192,7 +198,8 @@ enum {
     /** A mapping of its own with a PROT_NONE guard page below: an overrun
      *  faults at once (see coro_install_overflow_handler). Costs two of the
      *  kernel's memory mappings (vm.max_map_count), so about 32 000 can be
-     *  alive with the default limit. */
+     *  alive with the default limit, counting those in the stack cache
+     *  (coro_set_stack_cache_limit). */
     CORO_STACK_GUARDED = 1,
     /** A slot of a large shared mapping, no guard page: for hundreds of
      *  thousands of coroutines. An overrun is caught by a canary checked on
@@ -206,7 +213,7 @@ typedef struct coro_options {
     size_t stack_size; /* bytes, rounded up to pages; 0 = the process default
                           for the stack mode. All usable in GUARDED mode; in
                           COMPACT mode the lowest 64 are the canary */
-    unsigned flags;    /* CORO_PRIME, ... */
+    unsigned flags;    /* CORO_PRIME, CORO_RECORD_STACK_USE */
     const char *name;  /* for diagnostics; copied; NULL = "coroutine" */
     int stack_mode;    /* CORO_STACK_DEFAULT, _GUARDED or _COMPACT */
 } coro_options;
@@ -246,7 +253,7 @@ typedef struct coro_iter_vtable {
  *  @param arg  passed to the body untouched
  *  @param opt  NULL for the defaults
  *  @return CORO_OK (state CREATED, or SUSPENDED when primed); CORO_EINVAL for
- *  a NULL out or fn or a stack size too large to map; CORO_ENOMEM when the
+ *  a NULL out or fn or a stack size above CORO_MAX_STACK_SIZE; CORO_ENOMEM when the
  *  coroutine or its stack could not be allocated (coro_last_error() names the
  *  cause). With CORO_PRIME, a body that returns or raises before its first
  *  yield makes this return CORO_RETURNED or CORO_RAISED: *out is then set, is
@@ -622,10 +629,17 @@ CORO_API const char *coro_name(const coro *c);
 /** The usable stack size of c in bytes (0 for NULL). */
 CORO_API size_t coro_stack_size(const coro *c);
 
-/** Approximately how many bytes of c's stack have been used so far: the
- *  pages touched, from the top down, so page-granular and possibly high for
- *  a stack reused from the pool. For a CLOSED coroutine, the figure when its
- *  stack was released. 0 for NULL. Use it to size stack_size. */
+/** How many bytes of c's stack have been used so far, measured now (one
+ *  mincore system call for stacks up to 1 MiB): from the top of the stack
+ *  down to the lowest page the body touched. Never less than the body used;
+ *  page-granular, so up to a page more, and possibly more for a stack reused
+ *  from the stack cache (its earlier user's pages count). Use it to size
+ *  stack_size.
+ *  Once c's stack is released (CLOSED): with CORO_RECORD_STACK_USE, the
+ *  figure measured at the release; without it, the largest figure this call
+ *  returned while c still had its stack (0 if it was never asked).
+ *  0 for NULL. Any state; like every call on c, not concurrently with
+ *  another call on c. */
 CORO_API size_t coro_stack_high_water(const coro *c);
 
 /** CORO_STACK_GUARDED or CORO_STACK_COMPACT (what c was given), or
@@ -653,6 +667,13 @@ CORO_API const char *coro_backend_name(void);
 /** Smallest stack accepted, in bytes. */
 #ifndef CORO_MIN_STACK_SIZE
 #define CORO_MIN_STACK_SIZE (16u * 1024u)
+#endif
+/** Largest stack accepted, in bytes: 1 TiB with a 64-bit size_t (far beyond
+ *  any real stack; Linux on x86-64 gives a process 128 TiB of addresses),
+ *  1 GiB with a 32-bit one. A larger stack_size makes coro_create return
+ *  CORO_EINVAL; a smaller one the kernel cannot map gives CORO_ENOMEM. */
+#ifndef CORO_MAX_STACK_SIZE
+#define CORO_MAX_STACK_SIZE (sizeof(size_t) > 4 ? (size_t)1 << 20 << 20 : (size_t)1 << 30)
 #endif
 /** Stack size used when neither the options nor coro_set_default_stack_size
  *  give one. */
@@ -684,15 +705,45 @@ CORO_API int coro_set_default_stack_mode(int mode);
 /** The current default stack mode. */
 CORO_API int coro_get_default_stack_mode(void);
 
-/** Sets how many freed stacks each thread keeps for reuse (0 disables the
- *  pool; at most 64, CORO_EINVAL above). A stack entering a pool that holds
- *  fewer than 16 keeps its memory; one entering a fuller pool has its memory
- *  handed back to the kernel with madvise and keeps only its mapping.
- *  Default 64. */
+/** Sets how many freed stacks of `mode` the stack cache keeps for reuse.
+ *  A freed stack goes, memory and all, into the cache of the thread that
+ *  frees it; a create of the same mode and size on that thread takes it back
+ *  without a system call. A stack freed past the limit goes back to the
+ *  kernel at once.
+ *  @param mode  CORO_STACK_GUARDED: n counts the guarded stacks in every
+ *               thread's cache together (each costs two of the kernel's
+ *               vm.max_map_count mappings); default a third of
+ *               vm.max_map_count, read once (21 843 with the usual 65 530);
+ *               at most half of it.
+ *               CORO_STACK_COMPACT: n counts the compact stacks in each
+ *               thread's cache; default 32 768.
+ *  @param n     0 turns caching off for the mode
+ *  @return CORO_OK; CORO_EINVAL for another mode or a guarded n above half
+ *  of vm.max_map_count. Stacks already cached past a lowered limit stay
+ *  until they idle out (coro_set_stack_cache_idle_ms) or are trimmed. */
+CORO_API int coro_set_stack_cache_limit(int mode, size_t n);
+/** The current limit for `mode` (0 for an unknown mode). */
+CORO_API size_t coro_get_stack_cache_limit(int mode);
+
+/** Sets how long a cached stack may go unused before it goes back to the
+ *  kernel, in milliseconds (default 1000; 0: never for idleness). A thread
+ *  checks the clock every few hundred creates and destroys, and hands back
+ *  the stacks that were not taken during a whole period, so a stack goes
+ *  back after one to two periods without use, at a create or destroy on the
+ *  thread whose cache holds it. A thread that stops creating and destroying
+ *  keeps its cache until coro_stack_pool_trim or its exit. */
+CORO_API void coro_set_stack_cache_idle_ms(unsigned ms);
+/** The current idle period in milliseconds. */
+CORO_API unsigned coro_get_stack_cache_idle_ms(void);
+
+/** Older form of coro_set_stack_cache_limit: sets both limits (the guarded
+ *  one process-wide, the compact one per thread) to n, at most 64
+ *  (CORO_EINVAL above). Returns CORO_OK. */
 CORO_API int coro_set_stack_pool_size(size_t n);
 
-/** Unmaps every stack in this thread's pool (a thread's pool is also emptied
- *  when the thread exits). */
+/** Hands every stack in this thread's stack cache back to the kernel:
+ *  guarded stacks are unmapped, compact slots madvise'd and returned to
+ *  their arena. A thread's cache is also emptied when the thread exits. */
 CORO_API void coro_stack_pool_trim(void);
 
 /** Installs a SIGSEGV/SIGBUS handler that turns a fault in a coroutine's

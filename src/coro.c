@@ -15,6 +15,7 @@
 #include "sanitizer.h"
 
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -60,12 +61,18 @@ static _Noreturn void die(const char *what)
     abort();
 }
 
-/* Gives a coroutine's stack back, remembering how much of it was used. */
+/* Gives a coroutine's stack back. c->high_water keeps the largest figure
+ * coro_stack_high_water returned; CORO_RECORD_STACK_USE measures once more
+ * here (a system call, so only when asked for). */
 void coro__release_stack(coro *c)
 {
     if (c->stack.lo == NULL)
         return;
-    c->high_water = coro__stack_used(&c->stack);
+    if (c->record_stack_use) {
+        size_t used = coro__stack_used(&c->stack);
+        if (used > c->high_water)
+            c->high_water = used;
+    }
     coro__stack_free(&c->stack);
 }
 
@@ -176,6 +183,7 @@ int coro_create(coro **out, coro_fn fn, void *arg, const coro_options *opt)
         goto fail_stack;
     c->stack_size = c->stack.size;
     c->stack_mode = c->stack.mode;
+    c->record_stack_use = (o.flags & CORO_RECORD_STACK_USE) != 0;
     if (coro__ctx_make(&c->ctx, c->stack.lo, c->stack.size, entry, c) != 0) {
         rc = coro__fail(CORO_ENOMEM, "coro_create: the %s backend could not make a context",
                         coro__ctx_name());
@@ -955,7 +963,15 @@ size_t coro_stack_high_water(const coro *c)
 {
     if (c == NULL)
         return 0;
-    return c->stack.lo != NULL ? coro__stack_used(&c->stack) : c->high_water;
+    if (c->stack.lo == NULL)
+        return c->high_water;
+    size_t used = coro__stack_used(&c->stack);
+    /* Remembered for after CLOSED (coro.h). c is const to the caller, but the
+     * struct itself never is: it was allocated by coro_create. */
+    coro *m = (coro *)(uintptr_t)c;
+    if (used > m->high_water)
+        m->high_water = used;
+    return used;
 }
 
 int coro_stack_mode(const coro *c)

@@ -146,8 +146,10 @@ struct coro {
     coro__stack stack;
     size_t stack_size;   /* usable size given at create (stack.size is 0 once
                             the stack is released) */
-    size_t high_water;   /* coro__stack_used() when the stack was released */
+    size_t high_water;   /* CLOSED: what coro_stack_high_water reports (see
+                            coro__release_stack) */
     int stack_mode;      /* CORO_STACK_GUARDED or CORO_STACK_COMPACT */
+    bool record_stack_use; /* CORO_RECORD_STACK_USE was given */
     void *tsan_fiber;    /* ThreadSanitizer's fiber, in TSan builds */
     char *name;
     coro__run own_run;   /* the driver call on this coroutine, if any */
@@ -170,8 +172,9 @@ void coro__set_exc(coro *self, const coro_exc_type *type, const char *msg, void 
 int coro__fail(int code, const char *fmt, ...) CORO_PRINTF(2, 3);
 /* Unlinks the newest cleanup handler of self and runs it. */
 void coro__run_newest_defer(coro *self);
-/* Gives c's stack back (pool or kernel), recording its high-water mark. Only
- * once c's body can no longer run on it. */
+/* Gives c's stack back (cache or kernel), measuring its high-water mark first
+ * if c was created with CORO_RECORD_STACK_USE. Only once c's body can no
+ * longer run on it. */
 void coro__release_stack(coro *c);
 
 /* --- delegate.c --- */

@@ -14,9 +14,11 @@
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <time.h>
 #include <unistd.h>
 
 /* ------------------------------------------------------------------------ */
@@ -75,10 +77,10 @@ size_t coro__page_size(void)
 static int map_failed(size_t size, int err)
 {
     return coro__fail(CORO_ENOMEM,
-                      "could not map a %zu-byte coroutine stack: %s (with many coroutines "
-                      "alive the process may have hit vm.max_map_count, the kernel's limit "
-                      "on mappings, at about two per guarded stack; use compact stacks "
-                      "(CORO_STACK_COMPACT), raise the limit, or destroy coroutines)",
+                      "could not map a %zu-byte coroutine stack: %s (the process may have hit "
+                      "vm.max_map_count, the kernel's limit on mappings: two per guarded "
+                      "stack, cached ones too; use compact stacks (CORO_STACK_COMPACT), raise "
+                      "the limit, destroy coroutines or call coro_stack_pool_trim)",
                       size, strerror(err));
 }
 
@@ -117,7 +119,10 @@ static int guarded_map(coro__stack *st, size_t size)
  * free_idx is a stack of free slot numbers; arenas with a free slot are on
  * the `open` list. Everything here is under arena_lock. Arenas are process
  * infrastructure, so their bookkeeping uses plain malloc, not the user's
- * allocator; an arena whose slots are all free is unmapped at once. */
+ * allocator. An arena whose slots are all free becomes the `spare` (the
+ * spare before it is unmapped): the next arena wanted for that slot size is
+ * the spare, so a program whose compact stacks come and go in bursts does
+ * not map and unmap an arena each time. */
 typedef struct arena {
     struct arena *next, *prev;
     char *base;
@@ -131,6 +136,7 @@ typedef struct arena {
 
 static pthread_mutex_t arena_lock = PTHREAD_MUTEX_INITIALIZER;
 static arena *open_arenas;
+static arena *spare; /* all slots free, not on the open list; or NULL */
 
 static void arena_unlist(arena *a)
 {
@@ -196,6 +202,11 @@ static int compact_take(coro__stack *st, size_t slot_size)
     arena *a = open_arenas;
     while (a != NULL && a->slot_size != slot_size)
         a = a->next;
+    if (a == NULL && spare != NULL && spare->slot_size == slot_size) {
+        a = spare;
+        spare = NULL;
+        arena_list(a);
+    }
     if (a == NULL) {
         a = arena_new(slot_size);
         if (a == NULL) {
@@ -225,16 +236,21 @@ static void compact_give_back(coro__stack *st)
     /* Hand the slot's memory back; it reads as zeros again, canary included. */
     madvise(st->map, st->map_size, MADV_DONTNEED);
     unsigned idx = (unsigned)(((char *)st->map - a->base - coro__page_size()) / a->slot_size);
+    arena *unmap = NULL;
     pthread_mutex_lock(&arena_lock);
     a->free_idx[a->nfree++] = idx;
     if (a->nfree == a->nslots) {
         arena_unlist(a);
-        munmap(a->base, a->map_size);
-        free(a);
+        unmap = spare;
+        spare = a;
     } else {
         arena_list(a);
     }
     pthread_mutex_unlock(&arena_lock);
+    if (unmap != NULL) {
+        munmap(unmap->base, unmap->map_size);
+        free(unmap);
+    }
 }
 
 bool coro__stack_canary_ok(const coro__stack *st)
@@ -252,92 +268,410 @@ bool coro__stack_canary_ok(const coro__stack *st)
 }
 
 /* ------------------------------------------------------------------------ */
-/* The per-thread pool                                                      */
+/* The stack cache                                                          */
 /* ------------------------------------------------------------------------ */
 
-/* Freed stacks wait here for the next create on the same thread, so that a
- * create/destroy cycle costs no system call. The first POOL_HOT entries keep
- * their memory; entries past that are madvise'd back to the kernel (the
- * mapping stays, so reuse is still cheap). Past the capacity, stacks go back
- * for good. A thread's pool is emptied when the thread exits. */
-#define POOL_LIMIT 64
-#define POOL_HOT 16
+/* Freed stacks wait in the freeing thread's cache for the next create of the
+ * same mode and size on that thread, memory and all, so that creating and
+ * destroying coroutines, one at a time or in bursts of tens of thousands,
+ * costs no system call once the cache holds what the program uses.
+ *
+ * - Each thread's cache is reached through one thread-local pointer and is
+ *   touched only by its thread: no lock on the hot path. It holds up to
+ *   CACHE_CLASSES lists, one per (mode, size), each a LIFO array.
+ * - Bounds. Guarded stacks: process-wide, because each costs two of the
+ *   kernel's mappings (vm.max_map_count); the default is a third of that
+ *   limit, read once. An atomic counts the places threads have reserved,
+ *   CREDIT_CHUNK at a time (one at a time near the limit), and a thread
+ *   caches a guarded stack only in a place it holds: the stacks cached never
+ *   exceed the limit, and the atomic is touched about once per CREDIT_CHUNK
+ *   gives, not on every give and take. Compact stacks: per thread (a slot
+ *   costs no mapping). A stack freed past its bound goes back at once.
+ * - Idle stacks go back. Every SWEEP_EVERY cache operations the thread reads
+ *   the coarse monotonic clock (the vDSO: no system call). Each list keeps
+ *   its low-water mark, the fewest stacks it held since the last sweep; the
+ *   ones below that mark were not used for a whole period. Once idle_ms have
+ *   passed since the last sweep, those are handed back and the marks reset.
+ *   A stack therefore goes back after one to two periods without use, as
+ *   long as the thread keeps creating or destroying coroutines; a thread
+ *   that stops keeps its cache until coro_stack_pool_trim or its exit.
+ * - Handing back: guarded stacks are unmapped; compact slots are madvise'd
+ *   (their memory reads as zeros again, canary included) and return to their
+ *   arena. The list arrays come from plain malloc, like the arenas'
+ *   bookkeeping: process infrastructure, not the user's allocator. */
+#define CACHE_CLASSES 8
+#define SWEEP_EVERY 256
+#define DEFAULT_COMPACT_LIMIT 32768u
+#define DEFAULT_IDLE_MS 1000u
+#define DEFAULT_MAX_MAP_COUNT 65530u
+#define CREDIT_CHUNK 64u
 
-typedef struct pool {
-    coro__stack items[POOL_LIMIT];
-    unsigned count;
-    bool registered;
-} pool;
+typedef struct cache_list {
+    coro__stack *items; /* items[count - 1] is the most recently cached */
+    size_t count, cap;
+    size_t low;         /* the fewest items held since the last sweep */
+    size_t size;        /* usable size of every stack here */
+    unsigned char mode; /* 0: the list is free for any (mode, size) */
+} cache_list;
 
-static _Thread_local pool thread_pool;
-static size_t pool_capacity = POOL_LIMIT; /* process-wide, set before use */
-static pthread_key_t pool_key;
-static pthread_once_t pool_key_once = PTHREAD_ONCE_INIT;
+typedef struct thread_cache {
+    cache_list lists[CACHE_CLASSES];
+    size_t compact_count; /* compact stacks in this cache */
+    size_t guarded_count; /* guarded stacks in this cache */
+    size_t credit;        /* places for guarded stacks reserved in `reserved`;
+                             always >= guarded_count */
+    unsigned ops;         /* cache operations since the clock was last read */
+    long long swept_ms;   /* coarse clock at the last sweep; 0 = never */
+} thread_cache;
+
+static _Thread_local thread_cache *tcache __attribute__((tls_model("initial-exec")));
+static pthread_key_t cache_key;
+static pthread_once_t cache_key_once = PTHREAD_ONCE_INIT;
+
+/* SIZE_MAX until decided: set by coro_set_stack_cache_limit, or on first use
+ * from vm.max_map_count. */
+static _Atomic size_t guarded_limit = SIZE_MAX;
+static _Atomic size_t reserved; /* places for guarded stacks held by all caches */
+static _Atomic size_t compact_limit = DEFAULT_COMPACT_LIMIT;
+static _Atomic unsigned idle_ms = DEFAULT_IDLE_MS;
+static _Atomic size_t max_map_count;
+static pthread_once_t map_count_once = PTHREAD_ONCE_INIT;
+
+static void read_max_map_count(void)
+{
+    size_t n = DEFAULT_MAX_MAP_COUNT;
+    FILE *f = fopen("/proc/sys/vm/max_map_count", "r");
+    if (f != NULL) {
+        unsigned long v = 0;
+        if (fscanf(f, "%lu", &v) == 1 && v > 0)
+            n = v;
+        fclose(f);
+    }
+    atomic_store(&max_map_count, n);
+}
+
+/* The kernel's limit on mappings, read once per process. */
+static size_t map_limit(void)
+{
+    pthread_once(&map_count_once, read_max_map_count);
+    return atomic_load(&max_map_count);
+}
+
+static size_t guarded_limit_now(void)
+{
+    size_t l = atomic_load_explicit(&guarded_limit, memory_order_relaxed);
+    if (l != SIZE_MAX)
+        return l;
+    size_t want = map_limit() / 3;
+    /* A limit set meanwhile by coro_set_stack_cache_limit wins. */
+    atomic_compare_exchange_strong(&guarded_limit, &l, want);
+    return atomic_load(&guarded_limit);
+}
 
 static void release(coro__stack *st);
 
-static void pool_drain(pool *p)
+static void uncount(const coro__stack *st, thread_cache *tc)
 {
-    while (p->count > 0)
-        release(&p->items[--p->count]);
+    if (st->mode == CORO_STACK_GUARDED)
+        tc->guarded_count--;
+    else
+        tc->compact_count--;
 }
 
-static void pool_thread_exit(void *p) { pool_drain(p); }
-
-static void pool_make_key(void) { pthread_key_create(&pool_key, pool_thread_exit); }
-
-int coro_set_stack_pool_size(size_t n)
+/* Returns reserved places this thread holds beyond `keep` more than its
+ * guarded stacks need. */
+static void credit_return(thread_cache *tc, size_t keep)
 {
-    if (n > POOL_LIMIT)
-        return coro__fail(CORO_EINVAL, "coro_set_stack_pool_size: at most %d stacks per thread",
-                          POOL_LIMIT);
-    pool_capacity = n;
-    return CORO_OK;
+    if (tc->credit > tc->guarded_count + keep) {
+        size_t n = tc->credit - tc->guarded_count - keep;
+        atomic_fetch_sub_explicit(&reserved, n, memory_order_relaxed);
+        tc->credit -= n;
+    }
 }
 
-void coro_stack_pool_trim(void) { pool_drain(&thread_pool); }
-
-static bool pool_take(coro__stack *st, size_t size, int mode)
+/* Reserves n more places if the limit allows. */
+static bool credit_reserve(thread_cache *tc, size_t n, size_t limit)
 {
-    pool *p = &thread_pool;
-    for (unsigned i = p->count; i-- > 0;) {
-        coro__stack *it = &p->items[i];
-        if (it->mode == mode && it->size == size) {
-            *st = *it;
-            *it = p->items[--p->count];
-            return true;
-        }
+    size_t had = atomic_fetch_add_explicit(&reserved, n, memory_order_relaxed);
+    if (had + n <= limit && had + n >= had) {
+        tc->credit += n;
+        return true;
+    }
+    atomic_fetch_sub_explicit(&reserved, n, memory_order_relaxed);
+    return false;
+}
+
+/* Hands back the first n (the oldest) stacks of a list. */
+static void list_release_oldest(thread_cache *tc, cache_list *l, size_t n)
+{
+    if (n == 0)
+        return;
+    for (size_t i = 0; i < n; i++) {
+        uncount(&l->items[i], tc);
+        release(&l->items[i]);
+    }
+    memmove(l->items, l->items + n, (l->count - n) * sizeof l->items[0]);
+    l->count -= n;
+}
+
+static void cache_drain(thread_cache *tc)
+{
+    for (unsigned i = 0; i < CACHE_CLASSES; i++) {
+        cache_list *l = &tc->lists[i];
+        list_release_oldest(tc, l, l->count);
+        free(l->items);
+        memset(l, 0, sizeof *l);
+    }
+    credit_return(tc, 0);
+}
+
+static void cache_thread_exit(void *p)
+{
+    thread_cache *tc = p;
+    cache_drain(tc);
+    if (tcache == tc)
+        tcache = NULL;
+    free(tc);
+}
+
+static void cache_make_key(void) { pthread_key_create(&cache_key, cache_thread_exit); }
+
+/* This thread's cache, made (and its exit hook registered) on first use;
+ * NULL if it could not be allocated. */
+static thread_cache *cache_get(void)
+{
+    thread_cache *tc = tcache;
+    if (tc != NULL)
+        return tc;
+    tc = calloc(1, sizeof *tc);
+    if (tc == NULL)
+        return NULL;
+    pthread_once(&cache_key_once, cache_make_key);
+    if (pthread_setspecific(cache_key, tc) != 0) {
+        free(tc);
+        return NULL;
+    }
+    tcache = tc;
+    return tc;
+}
+
+static long long coarse_ms(void)
+{
+    struct timespec ts;
+#ifdef CLOCK_MONOTONIC_COARSE
+    if (clock_gettime(CLOCK_MONOTONIC_COARSE, &ts) != 0)
+#endif
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Hands back what sat below each list's low-water mark for a whole period. */
+static void cache_sweep(thread_cache *tc)
+{
+    unsigned idle = atomic_load_explicit(&idle_ms, memory_order_relaxed);
+    if (idle == 0)
+        return;
+    long long now = coarse_ms();
+    if (tc->swept_ms != 0 && now - tc->swept_ms < (long long)idle)
+        return;
+    for (unsigned i = 0; i < CACHE_CLASSES; i++) {
+        cache_list *l = &tc->lists[i];
+        if (tc->swept_ms != 0 && l->low > 0)
+            list_release_oldest(tc, l, l->low);
+        l->low = l->count;
+    }
+    credit_return(tc, CREDIT_CHUNK);
+    tc->swept_ms = now;
+}
+
+static void cache_tick(thread_cache *tc)
+{
+    if (++tc->ops >= SWEEP_EVERY) {
+        tc->ops = 0;
+        cache_sweep(tc);
+    }
+}
+
+/* In a burst, the next create takes `next`, whose memory has gone cold:
+ * start the page walk and the cache misses of its top frames (and of a
+ * compact stack's canary, read at its first yield) now, while this
+ * coroutine is being made and run. Prefetches never fault. PREFETCH_LINES
+ * covers the frames a body's first resume and yield touch on the asm
+ * backend (measured with spawn_burst_ns: about 15 % off a burst). */
+enum { PREFETCH_LINES = 8 };
+static void prefetch_next(const coro__stack *next)
+{
+    const char *top = (const char *)next->lo + next->size;
+    for (unsigned i = 1; i <= PREFETCH_LINES; i++)
+        __builtin_prefetch(top - 64 * i, 1, 3);
+    if (next->mode == CORO_STACK_COMPACT)
+        __builtin_prefetch(next->map, 0, 3);
+}
+
+static bool cache_take(coro__stack *st, size_t size, int mode)
+{
+    thread_cache *tc = tcache;
+    if (tc == NULL)
+        return false;
+    for (unsigned i = 0; i < CACHE_CLASSES; i++) {
+        cache_list *l = &tc->lists[i];
+        if (l->mode != mode || l->size != size || l->count == 0)
+            continue;
+        *st = l->items[--l->count];
+        if (l->count < l->low)
+            l->low = l->count;
+        if (l->count > 0)
+            prefetch_next(&l->items[l->count - 1]);
+        uncount(st, tc);
+        if (tc->credit > tc->guarded_count + 2 * CREDIT_CHUNK)
+            credit_return(tc, CREDIT_CHUNK);
+        cache_tick(tc);
+        return true;
     }
     return false;
 }
 
-static bool pool_put(const coro__stack *st)
+/* Counts st against its mode's bound; false (nothing counted) when full. */
+static bool cache_admit(const coro__stack *st, thread_cache *tc)
 {
-    pool *p = &thread_pool;
-    if (p->count >= pool_capacity)
-        return false;
-    if (!p->registered) {
-        pthread_once(&pool_key_once, pool_make_key);
-        pthread_setspecific(pool_key, p);
-        p->registered = true;
+    if (st->mode == CORO_STACK_GUARDED) {
+        if (tc->guarded_count == tc->credit) {
+            size_t limit = guarded_limit_now();
+            if (!credit_reserve(tc, CREDIT_CHUNK, limit) && !credit_reserve(tc, 1, limit))
+                return false;
+        }
+        tc->guarded_count++;
+        return true;
     }
-    if (p->count >= POOL_HOT)
-        madvise(st->mode == CORO_STACK_GUARDED ? st->lo : st->map,
-                st->mode == CORO_STACK_GUARDED ? st->size : st->map_size, MADV_DONTNEED);
-    p->items[p->count++] = *st;
+    if (tc->compact_count >= atomic_load_explicit(&compact_limit, memory_order_relaxed))
+        return false;
+    tc->compact_count++;
     return true;
 }
+
+static bool cache_put(const coro__stack *st)
+{
+    thread_cache *tc = cache_get();
+    if (tc == NULL || !cache_admit(st, tc))
+        return false;
+    cache_list *l = NULL;
+    for (unsigned i = 0; i < CACHE_CLASSES; i++) {
+        cache_list *it = &tc->lists[i];
+        if (it->mode == st->mode && it->size == st->size) {
+            l = it;
+            break;
+        }
+        if (l == NULL && it->count == 0)
+            l = it; /* a free or empty list, if no list has this class */
+    }
+    if (l != NULL && (l->mode != st->mode || l->size != st->size)) {
+        l->mode = st->mode;
+        l->size = st->size;
+        l->low = 0;
+    }
+    if (l != NULL && l->count == l->cap) {
+        size_t cap = l->cap ? l->cap * 2 : 16;
+        coro__stack *items = realloc(l->items, cap * sizeof *items);
+        if (items == NULL) {
+            l = NULL;
+        } else {
+            l->items = items;
+            l->cap = cap;
+        }
+    }
+    if (l == NULL) {
+        uncount(st, tc);
+        return false;
+    }
+    l->items[l->count++] = *st;
+    cache_tick(tc);
+    return true;
+}
+
+int coro_set_stack_cache_limit(int mode, size_t n)
+{
+    if (mode == CORO_STACK_GUARDED) {
+        size_t most = map_limit() / 2;
+        if (n > most)
+            return coro__fail(CORO_EINVAL,
+                              "coro_set_stack_cache_limit: at most %zu guarded stacks (half of "
+                              "vm.max_map_count, since each costs two mappings)",
+                              most);
+        atomic_store(&guarded_limit, n);
+        return CORO_OK;
+    }
+    if (mode == CORO_STACK_COMPACT) {
+        atomic_store(&compact_limit, n);
+        return CORO_OK;
+    }
+    return coro__fail(CORO_EINVAL,
+                      "coro_set_stack_cache_limit: mode must be "
+                      "CORO_STACK_GUARDED or CORO_STACK_COMPACT, not %d",
+                      mode);
+}
+
+size_t coro_get_stack_cache_limit(int mode)
+{
+    if (mode == CORO_STACK_GUARDED)
+        return guarded_limit_now();
+    if (mode == CORO_STACK_COMPACT)
+        return atomic_load(&compact_limit);
+    return 0;
+}
+
+void coro_set_stack_cache_idle_ms(unsigned ms) { atomic_store(&idle_ms, ms); }
+
+unsigned coro_get_stack_cache_idle_ms(void) { return atomic_load(&idle_ms); }
+
+int coro_set_stack_pool_size(size_t n)
+{
+    if (n > 64)
+        return coro__fail(CORO_EINVAL, "coro_set_stack_pool_size: at most 64 stacks; use "
+                                       "coro_set_stack_cache_limit for larger caches");
+    atomic_store(&guarded_limit, n);
+    atomic_store(&compact_limit, n);
+    return CORO_OK;
+}
+
+void coro_stack_pool_trim(void)
+{
+    if (tcache != NULL)
+        cache_drain(tcache);
+}
+
+#ifdef CORO_TESTING
+long coro__testing_cached_stacks(int mode)
+{
+    thread_cache *tc = tcache;
+    long n = 0;
+    for (unsigned i = 0; tc != NULL && i < CACHE_CLASSES; i++)
+        if (tc->lists[i].mode == mode)
+            n += (long)tc->lists[i].count;
+    return n;
+}
+#else
+long coro__testing_cached_stacks(int mode)
+{
+    (void)mode;
+    return -1;
+}
+#endif
 
 /* ------------------------------------------------------------------------ */
 /* Handing stacks out and taking them back                                  */
 /* ------------------------------------------------------------------------ */
 
-static void tools_register(coro__stack *st)
+static void tools_register(coro__stack *st, bool reused)
 {
     st->valgrind_id = 0;
 #ifdef CORO_VALGRIND
     st->valgrind_id = VALGRIND_STACK_REGISTER(st->lo, (char *)st->lo + st->size);
+    /* A cached stack keeps its earlier user's bytes; to Memcheck they are
+     * what they are to the new body: never written. */
+    if (reused)
+        VALGRIND_MAKE_MEM_UNDEFINED(st->lo, st->size);
 #endif
+    (void)reused;
 }
 
 static void tools_unregister(coro__stack *st)
@@ -353,30 +687,35 @@ static void tools_unregister(coro__stack *st)
     (void)st;
 }
 
+/* A fresh stack from the kernel or an arena. */
+static int map_stack(coro__stack *st, size_t size, int mode)
+{
+    if (mode == CORO_STACK_COMPACT)
+        return compact_take(st, size);
+    return guarded_map(st, size);
+}
+
 int coro__stack_alloc(coro__stack *st, size_t requested, int mode)
 {
     size_t page = coro__page_size();
     if (requested < CORO_MIN_STACK_SIZE)
         requested = CORO_MIN_STACK_SIZE;
-    /* Round up to whole pages, refusing sizes where the rounding, the guard
-     * page or an arena would overflow size_t. */
-    if (requested > SIZE_MAX / 4 - 2 * page)
-        return coro__fail(CORO_EINVAL, "stack size %zu is too large to map", requested);
-    size_t size = (requested + page - 1) / page * page;
-    int rc;
-    if (mode == CORO_STACK_COMPACT) {
-        /* The slot is the rounded size; its lowest bytes are the canary, so
-         * a 16 KiB compact stack packs into exactly 16 KiB. */
-        if (pool_take(st, size - CORO__CANARY_BYTES, mode))
-            rc = CORO_OK;
-        else
-            rc = compact_take(st, size);
-    } else {
-        rc = pool_take(st, size, CORO_STACK_GUARDED) ? CORO_OK : guarded_map(st, size);
+    if (requested > CORO_MAX_STACK_SIZE)
+        return coro__fail(CORO_EINVAL,
+                          "stack size %zu bytes is above CORO_MAX_STACK_SIZE (%zu bytes); ask "
+                          "for a smaller stack_size",
+                          requested, (size_t)CORO_MAX_STACK_SIZE);
+    size_t size = (requested + page - 1) & ~(page - 1); /* page: a power of two */
+    /* A compact slot is the rounded size; its lowest bytes are the canary,
+     * so a 16 KiB compact stack packs into exactly 16 KiB. */
+    size_t usable = mode == CORO_STACK_COMPACT ? size - CORO__CANARY_BYTES : size;
+    bool reused = cache_take(st, usable, mode);
+    if (!reused) {
+        int rc = map_stack(st, size, mode);
+        if (rc != CORO_OK)
+            return rc;
     }
-    if (rc != CORO_OK)
-        return rc;
-    tools_register(st);
+    tools_register(st, reused);
     COUNT_STACK(1);
     return CORO_OK;
 }
@@ -395,9 +734,31 @@ void coro__stack_free(coro__stack *st)
         return;
     tools_unregister(st);
     COUNT_STACK(-1);
-    if (!pool_put(st))
+    if (!cache_put(st))
         release(st);
     memset(st, 0, sizeof *st);
+}
+
+/* True when a byte of [lo, end) is not zero. Reads memory below a suspended
+ * body's stack pointer, which is neither the sanitizers' business (ASan may
+ * have poisoned live frames' redzones there) nor Memcheck's. */
+__attribute__((noinline, no_sanitize_address)) static bool any_byte_set(const char *lo,
+                                                                        const char *end)
+{
+#ifdef CORO_VALGRIND
+    VALGRIND_DISABLE_ERROR_REPORTING;
+#endif
+    const volatile char *p = lo;
+    bool any = false;
+    while (p < end && !any)
+        any = *p++ != 0;
+#ifdef CORO_VALGRIND
+    /* Bytes below the stack pointer are undefined to Memcheck; the answer
+     * is not. */
+    VALGRIND_MAKE_MEM_DEFINED(&any, sizeof any);
+    VALGRIND_ENABLE_ERROR_REPORTING;
+#endif
+    return any;
 }
 
 size_t coro__stack_used(const coro__stack *st)
@@ -405,29 +766,40 @@ size_t coro__stack_used(const coro__stack *st)
     if (st->lo == NULL)
         return 0;
     size_t page = coro__page_size();
-    size_t npages = st->size / page;
-    char *top = (char *)st->lo + st->size;
-    /* Pages are committed on first touch and a stack grows down from the
-     * top, so the run of resident pages below the top is what was used.
-     * mincore is asked about up to RESIDENCY_CHUNK pages per call, from the
-     * top down: one system call for any stack that used less than that
-     * (a call per page would cost a system call per page used). */
+    char *top = (char *)st->lo + st->size; /* page-aligned in both modes */
+    char *base = (char *)((uintptr_t)st->lo / page * page);
+    size_t npages = (size_t)(top - base) / page;
+    size_t from = 0; /* pages, from the bottom, that mincore is asked about */
+    if ((char *)st->lo != base) {
+        /* A compact stack's lowest page holds the canary, which the check on
+         * every switch out reads: mincore then calls the page resident (the
+         * kernel's zero page) whether or not the body reached it. Its bytes
+         * tell instead: the canary is zero, and so is every byte the body
+         * never wrote. */
+        if (any_byte_set(st->lo, base + page))
+            return st->size;
+        from = 1;
+    }
+    /* Pages are committed on first touch, and a body may touch a page far
+     * below the ones above it (a large local array written at its low end),
+     * so what was used reaches down to the lowest resident page, not to the
+     * end of the run of resident pages below the top. mincore is asked
+     * about up to RESIDENCY_CHUNK pages per call from the bottom up, and the
+     * search stops at the first resident page: one system call for stacks up
+     * to that many pages. */
     enum { RESIDENCY_CHUNK = 256 };
     unsigned char resident[RESIDENCY_CHUNK];
-    size_t used_pages = 0;
-    while (used_pages < npages) {
-        size_t n = npages - used_pages < RESIDENCY_CHUNK ? npages - used_pages : RESIDENCY_CHUNK;
-        char *lo = top - (used_pages + n) * page;
+    while (from < npages) {
+        size_t n = npages - from < RESIDENCY_CHUNK ? npages - from : RESIDENCY_CHUNK;
+        char *lo = base + from * page;
         if (mincore(lo, n * page, resident) != 0)
-            break;
-        /* resident[n - 1] is the page just below what is counted so far. */
-        size_t run = 0;
-        while (run < n && (resident[n - 1 - run] & 1))
-            run++;
-        used_pages += run;
-        if (run < n)
-            break;
+            return st->size; /* cannot tell: never report less than was used */
+        for (size_t i = 0; i < n; i++)
+            if (resident[i] & 1) {
+                size_t used = (size_t)(top - (lo + i * page));
+                return used < st->size ? used : st->size;
+            }
+        from += n;
     }
-    size_t used = used_pages * page;
-    return used < st->size ? used : st->size;
+    return 0;
 }

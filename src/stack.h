@@ -1,4 +1,4 @@
-/* stack.h - coroutine stacks: guarded or compact, pooled per thread.
+/* stack.h - coroutine stacks: guarded or compact, cached per thread.
  * SPDX-License-Identifier: MIT
  */
 #ifndef CORO_STACK_H
@@ -34,24 +34,31 @@ typedef struct coro__stack {
 #define CORO__CANARY_BYTES 64u
 
 /* Gives st a stack of at least `requested` usable bytes in `mode`, from this
- * thread's pool when one fits, else freshly mapped. Returns CORO_OK,
- * CORO_EINVAL (a size too large to map) or CORO_ENOMEM (the mapping failed;
- * coro_last_error() names the cause). */
+ * thread's cache when one fits (no system call), else freshly mapped. Returns
+ * CORO_OK, CORO_EINVAL (above CORO_MAX_STACK_SIZE) or CORO_ENOMEM (the
+ * mapping failed; coro_last_error() names the cause). */
 int coro__stack_alloc(coro__stack *st, size_t requested, int mode);
-/* Takes the stack back (into this thread's pool, or to the kernel); a no-op
- * on an empty one. Never call it for the stack the caller is running on. */
+/* Takes the stack back (into this thread's cache, memory and all, or to the
+ * kernel past the cache's bounds); a no-op on an empty one. No system call
+ * when the cache takes it. Never call it for the stack the caller is
+ * running on. */
 void coro__stack_free(coro__stack *st);
 /* Compact mode: false when the canary below the stack was written. */
 bool coro__stack_canary_ok(const coro__stack *st);
-/* Approximate bytes of the stack that have been touched, from the top down. */
+/* Bytes of the stack touched so far, from the top down to the lowest touched
+ * page (never less than was used; whole pages, so up to a page more, and
+ * more for a stack reused from the cache). One mincore system call for
+ * stacks up to 1 MiB (4 KiB pages), one more per further MiB scanned. */
 size_t coro__stack_used(const coro__stack *st);
 size_t coro__page_size(void);
 
 /* Fault injection for the test suite (only in builds with CORO_TESTING):
  * after `n` more successful mappings, every mapping fails; -1 turns it off. */
 void coro__testing_fail_map_after(long n);
-/* Stacks handed out and not yet taken back (pooled ones do not count),
+/* Stacks handed out and not yet taken back (cached ones do not count),
  * process-wide (CORO_TESTING only; -1 otherwise). */
 long coro__testing_live_stacks(void);
+/* Stacks of `mode` in this thread's cache (CORO_TESTING only; -1 otherwise). */
+long coro__testing_cached_stacks(int mode);
 
 #endif /* CORO_STACK_H */

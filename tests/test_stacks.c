@@ -1,10 +1,11 @@
 /* test_stacks.c - stacks: guard pages, the overflow handler, compact mode and
- * its canary, the per-thread pool, the high-water mark.
+ * its canary, the stack cache, the high-water mark, the size cap.
  * SPDX-License-Identifier: MIT
  */
 #include "check_util.h"
 #include "stack.h"
 
+#include <alloca.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdint.h>
@@ -12,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 /* Recursion with 1 KiB frames that fills every byte of each frame, so an
@@ -333,9 +335,11 @@ static void *use_40k(coro *self, void *arg)
 START_TEST(high_water_tracks_use)
 {
     ck_assert_int_eq(coro_set_stack_pool_size(0), CORO_OK); /* fresh stacks */
+    coro_options rec = CORO_OPTIONS_INIT;
+    rec.flags = CORO_RECORD_STACK_USE;
     coro *small = NULL, *big = NULL;
-    ck_assert_int_eq(coro_create(&small, count_up, NULL, NULL), CORO_OK);
-    ck_assert_int_eq(coro_create(&big, use_40k, NULL, NULL), CORO_OK);
+    ck_assert_int_eq(coro_create(&small, count_up, NULL, &rec), CORO_OK);
+    ck_assert_int_eq(coro_create(&big, use_40k, NULL, &rec), CORO_OK);
     ck_assert_int_eq(coro_next(small, NULL), CORO_YIELDED);
     ck_assert_int_eq(coro_next(big, NULL), CORO_YIELDED);
     size_t s = coro_stack_high_water(small), b = coro_stack_high_water(big);
@@ -359,6 +363,7 @@ START_TEST(high_water_counts_past_a_mebibyte)
     ck_assert_int_eq(coro_set_stack_pool_size(0), CORO_OK); /* a fresh stack */
     coro_options opt = CORO_OPTIONS_INIT;
     opt.stack_size = 8u * 1024u * 1024u; /* room for ASan's larger frames */
+    opt.flags = CORO_RECORD_STACK_USE;
     coro *c = NULL;
     ck_assert_int_eq(coro_create(&c, recurse_then_yield, (void *)(intptr_t)1500, &opt),
                      CORO_OK);
@@ -371,6 +376,386 @@ START_TEST(high_water_counts_past_a_mebibyte)
     coro_destroy(c);
 }
 END_TEST
+
+/* Yields at `arg` KiB deep, then goes 40 KiB deep and returns: what the
+ * stack held at the yield is less than what it held at the end. */
+static void *shallow_then_deep(coro *self, void *arg)
+{
+    burn((int)(intptr_t)arg);
+    coro_yield(self, NULL, NULL);
+    burn(40);
+    return NULL;
+}
+
+/* Without CORO_RECORD_STACK_USE, a CLOSED coroutine reports the largest
+ * figure asked for while it ran (0 if never asked); with it, the figure
+ * measured when its stack went. */
+START_TEST(high_water_after_close_with_and_without_the_flag)
+{
+    ck_assert_int_eq(coro_set_stack_pool_size(0), CORO_OK); /* fresh stacks */
+    coro_options rec = CORO_OPTIONS_INIT;
+    rec.flags = CORO_RECORD_STACK_USE;
+    coro *asked = NULL, *never = NULL, *recorded = NULL;
+    ck_assert_int_eq(coro_create(&asked, shallow_then_deep, (void *)(intptr_t)1, NULL),
+                     CORO_OK);
+    ck_assert_int_eq(coro_create(&never, shallow_then_deep, (void *)(intptr_t)1, NULL),
+                     CORO_OK);
+    ck_assert_int_eq(coro_create(&recorded, shallow_then_deep, (void *)(intptr_t)1, &rec),
+                     CORO_OK);
+    ck_assert_int_eq(coro_next(asked, NULL), CORO_YIELDED);
+    ck_assert_int_eq(coro_next(never, NULL), CORO_YIELDED);
+    ck_assert_int_eq(coro_next(recorded, NULL), CORO_YIELDED);
+    size_t shallow = coro_stack_high_water(asked);
+    ck_assert_uint_gt(shallow, 0);
+    ck_assert_uint_lt(shallow, 40 * 1024);
+    ck_assert_int_eq(coro_next(asked, NULL), CORO_RETURNED);
+    ck_assert_int_eq(coro_next(never, NULL), CORO_RETURNED);
+    ck_assert_int_eq(coro_next(recorded, NULL), CORO_RETURNED);
+    ck_assert_uint_eq(coro_stack_high_water(asked), shallow); /* the figure asked for */
+    ck_assert_uint_eq(coro_stack_high_water(never), 0);       /* never asked */
+    ck_assert_uint_ge(coro_stack_high_water(recorded), 40 * 1024); /* measured at release */
+    ck_assert_uint_le(coro_stack_high_water(recorded), coro_stack_size(recorded));
+    /* Destroying a suspended coroutine releases its stack too. */
+    coro *destroyed = NULL;
+    ck_assert_int_eq(coro_create(&destroyed, use_40k, NULL, &rec), CORO_OK);
+    ck_assert_int_eq(coro_next(destroyed, NULL), CORO_YIELDED);
+    ck_assert_int_eq(coro_close(destroyed, NULL), CORO_OK);
+    ck_assert_uint_ge(coro_stack_high_water(destroyed), 40 * 1024);
+    coro_destroy(asked);
+    coro_destroy(never);
+    coro_destroy(recorded);
+    coro_destroy(destroyed);
+}
+END_TEST
+
+/* A body that reserves `depth` bytes below its frame and writes only their
+ * lowest byte, then yields: everything between the frame and that byte was
+ * used, though most of it was never touched. alloca, not a fixed array, so
+ * that ASan keeps it on the real stack. */
+static void *touch_lowest(coro *self, void *arg)
+{
+    size_t depth = (size_t)(uintptr_t)arg;
+    volatile char *p = alloca(depth);
+    p[0] = 1;
+    p[depth - 1] = 1;
+    coro_yield(self, NULL, NULL);
+    return NULL;
+}
+
+/* Never below what was used, for both modes and several sizes and depths
+ * (the lowest partial page of a compact stack included), and not absurdly
+ * above it on a fresh stack. */
+START_TEST(high_water_never_under_reports)
+{
+    static const struct {
+        int mode;
+        size_t size, depth;
+    } cases[] = {
+        {CORO_STACK_COMPACT, 16 * 1024, 1000},    {CORO_STACK_COMPACT, 16 * 1024, 6000},
+        {CORO_STACK_COMPACT, 16 * 1024, 13000},   {CORO_STACK_COMPACT, 64 * 1024, 30000},
+        {CORO_STACK_COMPACT, 64 * 1024, 61000},   {CORO_STACK_GUARDED, 16 * 1024, 1000},
+        {CORO_STACK_GUARDED, 16 * 1024, 13000},   {CORO_STACK_GUARDED, 256 * 1024, 5000},
+        {CORO_STACK_GUARDED, 256 * 1024, 100000}, {CORO_STACK_GUARDED, 256 * 1024, 250000},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        coro_stack_pool_trim(); /* a fresh stack: no earlier user's pages */
+        coro_options opt = CORO_OPTIONS_INIT;
+        opt.stack_mode = cases[i].mode;
+        opt.stack_size = cases[i].size;
+        coro *c = NULL;
+        ck_assert_int_eq(coro_create(&c, touch_lowest, (void *)(uintptr_t)cases[i].depth, &opt),
+                         CORO_OK);
+        ck_assert_int_eq(coro_next(c, NULL), CORO_YIELDED);
+        size_t used = coro_stack_high_water(c);
+        ck_assert_msg(used >= cases[i].depth && used <= cases[i].depth + 32 * 1024 &&
+                          used <= coro_stack_size(c),
+                      "mode %d, %zu-byte stack, %zu bytes used: high water %zu", cases[i].mode,
+                      cases[i].size, cases[i].depth, used);
+        ck_assert_int_eq(coro_destroy(c), CORO_OK);
+    }
+}
+END_TEST
+
+/* --- the size cap ---------------------------------------------------------- */
+
+START_TEST(oversized_stacks_are_refused)
+{
+    const size_t sizes[] = {(size_t)CORO_MAX_STACK_SIZE + 1, (size_t)64 << 40, SIZE_MAX};
+    const int modes[] = {CORO_STACK_GUARDED, CORO_STACK_COMPACT};
+    for (size_t m = 0; m < 2; m++)
+        for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
+            coro_options opt = CORO_OPTIONS_INIT;
+            opt.stack_mode = modes[m];
+            opt.stack_size = sizes[i];
+            coro *c = NULL;
+            ck_assert_int_eq(coro_create(&c, count_up, NULL, &opt), CORO_EINVAL);
+            ck_assert_ptr_null(c);
+            ck_assert_msg(strstr(coro_last_error(), "CORO_MAX_STACK_SIZE") != NULL, "%s",
+                          coro_last_error());
+        }
+    ck_assert_uint_eq(CORO_MAX_STACK_SIZE, (size_t)1 << 40);
+}
+END_TEST
+
+/* --- the stack cache ------------------------------------------------------- */
+
+static void spawn(coro **cs, int n, int mode)
+{
+    coro_options opt = CORO_OPTIONS_INIT;
+    opt.stack_mode = mode;
+    for (int i = 0; i < n; i++) {
+        ck_assert_int_eq(coro_create(&cs[i], count_up, NULL, &opt), CORO_OK);
+        ck_assert_int_eq(coro_next(cs[i], NULL), CORO_YIELDED);
+    }
+}
+
+static void destroy_all(coro **cs, int n)
+{
+    for (int i = 0; i < n; i++)
+        ck_assert_int_eq(coro_destroy(cs[i]), CORO_OK);
+}
+
+START_TEST(cache_limits_are_checked)
+{
+    ck_assert_uint_eq(coro_get_stack_cache_limit(CORO_STACK_COMPACT), 32768);
+    size_t guarded = coro_get_stack_cache_limit(CORO_STACK_GUARDED);
+    ck_assert_uint_gt(guarded, 0);
+    FILE *f = fopen("/proc/sys/vm/max_map_count", "r");
+    unsigned long maps = 0;
+    if (f != NULL) {
+        ck_assert_int_eq(fscanf(f, "%lu", &maps), 1);
+        fclose(f);
+        ck_assert_uint_eq(guarded, maps / 3);
+    }
+    ck_assert_int_eq(coro_set_stack_cache_limit(CORO_STACK_DEFAULT, 1), CORO_EINVAL);
+    ck_assert_int_eq(coro_set_stack_cache_limit(7, 1), CORO_EINVAL);
+    ck_assert_uint_eq(coro_get_stack_cache_limit(7), 0);
+    if (maps > 0) {
+        ck_assert_int_eq(coro_set_stack_cache_limit(CORO_STACK_GUARDED, maps / 2 + 1),
+                         CORO_EINVAL);
+        ck_assert_msg(strstr(coro_last_error(), "vm.max_map_count") != NULL, "%s",
+                      coro_last_error());
+        ck_assert_int_eq(coro_set_stack_cache_limit(CORO_STACK_GUARDED, maps / 2), CORO_OK);
+    }
+    ck_assert_int_eq(coro_set_stack_cache_limit(CORO_STACK_COMPACT, 100000), CORO_OK);
+    ck_assert_uint_eq(coro_get_stack_cache_limit(CORO_STACK_COMPACT), 100000);
+    /* The older call sets both. */
+    ck_assert_int_eq(coro_set_stack_pool_size(5), CORO_OK);
+    ck_assert_uint_eq(coro_get_stack_cache_limit(CORO_STACK_GUARDED), 5);
+    ck_assert_uint_eq(coro_get_stack_cache_limit(CORO_STACK_COMPACT), 5);
+    ck_assert_uint_eq(coro_get_stack_cache_idle_ms(), 1000);
+    coro_set_stack_cache_idle_ms(0);
+    ck_assert_uint_eq(coro_get_stack_cache_idle_ms(), 0);
+}
+END_TEST
+
+/* A burst larger than the default pool of old: every stack is cached, and
+ * the next burst maps nothing. */
+START_TEST(cache_serves_a_whole_burst)
+{
+    enum { N = 300 }; /* past the 64 of the old pool, and quick under ThreadSanitizer */
+    coro **cs = calloc(N, sizeof *cs);
+    const int modes[] = {CORO_STACK_GUARDED, CORO_STACK_COMPACT};
+    for (int m = 0; m < 2; m++) {
+        spawn(cs, N, modes[m]);
+        destroy_all(cs, N);
+        ck_assert_int_eq(coro__testing_cached_stacks(modes[m]), N);
+        coro__testing_fail_map_after(0); /* no mapping may succeed now */
+        spawn(cs, N, modes[m]);
+        ck_assert_int_eq(coro__testing_cached_stacks(modes[m]), 0);
+        ck_assert_int_eq(coro__testing_live_stacks(), N);
+        destroy_all(cs, N);
+        coro__testing_fail_map_after(-1);
+        ck_assert_int_eq(coro__testing_live_stacks(), 0);
+    }
+    free(cs);
+    coro_stack_pool_trim();
+    ck_assert_int_eq(coro__testing_cached_stacks(CORO_STACK_GUARDED), 0);
+    ck_assert_int_eq(coro__testing_cached_stacks(CORO_STACK_COMPACT), 0);
+}
+END_TEST
+
+/* A burst past the limit: the cache keeps the limit and hands back the rest. */
+START_TEST(cache_keeps_its_bound)
+{
+    enum { N = 25, LIMIT = 10 };
+    coro *cs[N];
+    ck_assert_int_eq(coro_set_stack_cache_limit(CORO_STACK_GUARDED, LIMIT), CORO_OK);
+    ck_assert_int_eq(coro_set_stack_cache_limit(CORO_STACK_COMPACT, LIMIT), CORO_OK);
+    spawn(cs, N, CORO_STACK_GUARDED);
+    destroy_all(cs, N);
+    ck_assert_int_eq(coro__testing_cached_stacks(CORO_STACK_GUARDED), LIMIT);
+    spawn(cs, N, CORO_STACK_COMPACT);
+    destroy_all(cs, N);
+    ck_assert_int_eq(coro__testing_cached_stacks(CORO_STACK_COMPACT), LIMIT);
+    /* LIMIT guarded creates come from the cache; the next one must map. */
+    coro__testing_fail_map_after(0);
+    coro_options opt = CORO_OPTIONS_INIT;
+    for (int i = 0; i < LIMIT; i++)
+        ck_assert_int_eq(coro_create(&cs[i], count_up, NULL, &opt), CORO_OK);
+    ck_assert_int_eq(coro_create(&cs[LIMIT], count_up, NULL, &opt), CORO_ENOMEM);
+    coro__testing_fail_map_after(-1);
+    destroy_all(cs, LIMIT);
+    /* Trim empties this thread's cache: the next guarded create maps. */
+    coro_stack_pool_trim();
+    ck_assert_int_eq(coro__testing_cached_stacks(CORO_STACK_GUARDED), 0);
+    ck_assert_int_eq(coro__testing_cached_stacks(CORO_STACK_COMPACT), 0);
+    coro__testing_fail_map_after(0);
+    ck_assert_int_eq(coro_create(&cs[0], count_up, NULL, &opt), CORO_ENOMEM);
+    coro__testing_fail_map_after(-1);
+}
+END_TEST
+
+static void cycles(int n)
+{
+    for (int i = 0; i < n; i++) {
+        coro *c = NULL;
+        ck_assert_int_eq(coro_create(&c, count_up, NULL, NULL), CORO_OK);
+        ck_assert_int_eq(coro_destroy(c), CORO_OK);
+    }
+}
+
+/* Stacks nobody takes for a whole idle period go back; the one in use stays.
+ * (Each cycles(300) makes 600 cache operations, so at least two sweeps.) */
+START_TEST(idle_stacks_go_back)
+{
+    enum { N = 50 };
+    coro *cs[N];
+    coro_set_stack_cache_idle_ms(20);
+    spawn(cs, N, CORO_STACK_GUARDED);
+    destroy_all(cs, N);
+    ck_assert_int_eq(coro__testing_cached_stacks(CORO_STACK_GUARDED), N);
+    cycles(300); /* a sweep starts a period */
+    nanosleep(&(struct timespec){0, 100 * 1000 * 1000}, NULL);
+    cycles(300); /* the next sweep finds N - 1 stacks idle for the period */
+    ck_assert_int_eq(coro__testing_cached_stacks(CORO_STACK_GUARDED), 1);
+}
+END_TEST
+
+/* ... and not before a whole period has passed. */
+START_TEST(stacks_stay_within_the_idle_period)
+{
+    enum { N = 50 };
+    coro *cs[N];
+    coro_set_stack_cache_idle_ms(60 * 1000);
+    spawn(cs, N, CORO_STACK_GUARDED);
+    destroy_all(cs, N);
+    cycles(300);
+    nanosleep(&(struct timespec){0, 100 * 1000 * 1000}, NULL);
+    cycles(300);
+    ck_assert_int_eq(coro__testing_cached_stacks(CORO_STACK_GUARDED), N);
+}
+END_TEST
+
+START_TEST(idle_zero_keeps_stacks)
+{
+    enum { N = 50 };
+    coro *cs[N];
+    coro_set_stack_cache_idle_ms(0);
+    spawn(cs, N, CORO_STACK_GUARDED);
+    destroy_all(cs, N);
+    cycles(300);
+    nanosleep(&(struct timespec){0, 100 * 1000 * 1000}, NULL);
+    cycles(300);
+    ck_assert_int_eq(coro__testing_cached_stacks(CORO_STACK_GUARDED), N);
+}
+END_TEST
+
+/* Frames a raise abandons leave ASan redzones poisoned; a stack reused from
+ * the cache must not carry them to its next body (nor, under Valgrind, the
+ * earlier body's bytes as defined). */
+static void *deep_then_raise(coro *self, void *arg)
+{
+    (void)arg;
+    burn(24);
+    coro_raise(self, &coro_ValueError, "abandon the frames");
+}
+
+/* Raises from `depth` 512-byte frames down (a negative depth returns). */
+__attribute__((noinline)) static int raise_at(coro *self, int depth)
+{
+    volatile char frame[512];
+    frame[0] = (char)depth;
+    if (depth < 0)
+        return 0;
+    if (depth == 0)
+        coro_raise(self, &coro_ValueError, "abandon the frames");
+    return raise_at(self, depth - 1) + frame[0];
+}
+
+static void *deep_raise_inside(coro *self, void *arg)
+{
+    (void)arg;
+    raise_at(self, 40);
+    return NULL;
+}
+
+START_TEST(reused_stack_is_clean_for_the_tools)
+{
+    const int modes[] = {CORO_STACK_GUARDED, CORO_STACK_COMPACT};
+    for (int m = 0; m < 2; m++) {
+        coro_options opt = CORO_OPTIONS_INIT;
+        opt.stack_mode = modes[m];
+        opt.stack_size = 64 * 1024;
+        coro *c = NULL;
+        ck_assert_int_eq(coro_create(&c, deep_raise_inside, NULL, &opt), CORO_OK);
+        ck_assert_int_eq(coro_next(c, NULL), CORO_RAISED);
+        ck_assert_int_eq(coro_destroy(c), CORO_OK);
+        ck_assert_int_eq(coro_create(&c, deep_then_raise, NULL, &opt), CORO_OK);
+        ck_assert_int_eq(coro_next(c, NULL), CORO_RAISED);
+        ck_assert_int_eq(coro_destroy(c), CORO_OK);
+        coro__testing_fail_map_after(0); /* the same stack again, from the cache */
+        ck_assert_int_eq(coro_create(&c, recurse_then_yield, (void *)(intptr_t)40, &opt),
+                         CORO_OK);
+        ck_assert_int_eq(coro_next(c, NULL), CORO_YIELDED);
+        ck_assert_int_eq(coro_next(c, NULL), CORO_RETURNED);
+        ck_assert_int_eq(coro_destroy(c), CORO_OK);
+        coro__testing_fail_map_after(-1);
+    }
+}
+END_TEST
+
+/* A coroutine made on one thread and destroyed on another: its stack goes
+ * to the destroying thread's cache, and a thread's cache goes with it. */
+static void *make_one(void *arg)
+{
+    coro **out = arg;
+    if (coro_create(out, count_up, NULL, NULL) != CORO_OK || coro_next(*out, NULL) != CORO_YIELDED)
+        return (void *)1;
+    coro *c = NULL; /* and leave one stack in this thread's cache */
+    if (coro_create(&c, count_up, NULL, NULL) != CORO_OK || coro_destroy(c) != CORO_OK)
+        return (void *)1;
+    return coro__testing_cached_stacks(CORO_STACK_GUARDED) == 1 ? NULL : (void *)1;
+}
+
+START_TEST(stacks_cross_threads)
+{
+    coro *c = NULL;
+    pthread_t t;
+    ck_assert_int_eq(pthread_create(&t, NULL, make_one, &c), 0);
+    void *r = (void *)1;
+    pthread_join(t, &r);
+    ck_assert_ptr_null(r);
+    ck_assert_int_eq(coro__testing_live_stacks(), 1); /* the thread's cache went with it */
+    ck_assert_int_eq(coro__testing_cached_stacks(CORO_STACK_GUARDED), 0);
+    void *out = NULL;
+    ck_assert_int_eq(coro_send(c, (void *)(intptr_t)2, &out), CORO_YIELDED);
+    ck_assert_int_eq((intptr_t)out, 2);
+    ck_assert_int_eq(coro_destroy(c), CORO_OK);
+    ck_assert_int_eq(coro__testing_cached_stacks(CORO_STACK_GUARDED), 1);
+    ck_assert_int_eq(coro__testing_live_stacks(), 0);
+}
+END_TEST
+
+/* The pool case runs with idle stacks kept (idle period 0): under the slow
+ * tools a burst can take longer than the default second, and a sweep in the
+ * middle of a test would hand back stacks it counts on. The idle tests set
+ * their own period. */
+static void pool_setup(void)
+{
+    alloc_setup();
+    coro_set_stack_cache_idle_ms(0);
+}
 
 int main(void)
 {
@@ -402,14 +787,29 @@ int main(void)
     tcase_add_test(compact, stack_mode_arguments_are_checked);
     suite_add_tcase(s, compact);
 
+    TCase *cache = tcase_create("cache");
+    tcase_add_checked_fixture(cache, alloc_setup, alloc_teardown);
+    tcase_add_test(cache, cache_limits_are_checked);
+    suite_add_tcase(s, cache);
+
     TCase *pool = tcase_create("pool");
-    tcase_add_checked_fixture(pool, alloc_setup, alloc_teardown);
+    tcase_add_checked_fixture(pool, pool_setup, alloc_teardown);
     tcase_add_test(pool, pool_reuses_a_freed_stack_without_mapping);
     tcase_add_test(pool, pool_trim_and_size_zero_map_afresh);
     tcase_add_test(pool, pool_matches_size_and_mode);
     tcase_add_test(pool, threads_have_their_own_pools);
     tcase_add_test(pool, high_water_tracks_use);
     tcase_add_test(pool, high_water_counts_past_a_mebibyte);
+    tcase_add_test(pool, high_water_after_close_with_and_without_the_flag);
+    tcase_add_test(pool, high_water_never_under_reports);
+    tcase_add_test(pool, oversized_stacks_are_refused);
+    tcase_add_test(pool, cache_serves_a_whole_burst);
+    tcase_add_test(pool, cache_keeps_its_bound);
+    tcase_add_test(pool, idle_stacks_go_back);
+    tcase_add_test(pool, stacks_stay_within_the_idle_period);
+    tcase_add_test(pool, idle_zero_keeps_stacks);
+    tcase_add_test(pool, reused_stack_is_clean_for_the_tools);
+    tcase_add_test(pool, stacks_cross_threads);
     suite_add_tcase(s, pool);
     return run_suite(s);
 }
