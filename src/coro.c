@@ -147,6 +147,23 @@ int coro_get_default_stack_mode(void) { return default_stack_mode; }
 
 static void entry(void *p);
 
+/* Zeroes a new struct coro except the two blocks that are only ever read
+ * after being written: the exception's message (read only while exc.type is
+ * set, and coro_exc_set writes it with the type) and the inline cleanup
+ * handler slots (a slot is filled before it is linked). One memset of the
+ * whole struct was half of coro_create's time (a `rep stos` of ~570 bytes). */
+static void clear_struct(coro *c)
+{
+    char *base = (char *)c;
+    size_t msg = offsetof(struct coro, exc.message);
+    size_t after_msg = offsetof(struct coro, exc.udata);
+    size_t slots = offsetof(struct coro, inline_defers);
+    size_t after_slots = slots + sizeof c->inline_defers;
+    memset(base, 0, msg);
+    memset(base + after_msg, 0, slots - after_msg);
+    memset(base + after_slots, 0, sizeof *c - after_slots);
+}
+
 int coro_create(coro **out, coro_fn fn, void *arg, const coro_options *opt)
 {
     if (out == NULL || fn == NULL)
@@ -162,13 +179,13 @@ int coro_create(coro **out, coro_fn fn, void *arg, const coro_options *opt)
                                                : default_stack_size;
 
     int rc = CORO_ENOMEM;
-    coro *c = coro__alloc(sizeof *c);
+    coro *c = coro__alloc_coro();
     if (c == NULL) {
         coro__fail(CORO_ENOMEM, "coro_create: could not allocate the coroutine (%zu bytes)",
                    sizeof *c);
         goto fail_struct;
     }
-    memset(c, 0, sizeof *c);
+    clear_struct(c);
     if (o.name != NULL) {
         size_t len = strlen(o.name) + 1;
         c->name = coro__alloc(len);
@@ -210,7 +227,7 @@ fail_stack:
     if (c->name != NULL)
         coro__free(c->name, strlen(c->name) + 1);
 fail_name:
-    coro__free(c, sizeof *c);
+    coro__free_coro(c);
 fail_struct:
     return rc;
 }
@@ -277,7 +294,7 @@ int coro_destroy(coro *c)
 #endif
     if (c->name != NULL)
         coro__free(c->name, strlen(c->name) + 1);
-    coro__free(c, sizeof *c);
+    coro__free_coro(c);
     return CORO_OK;
 }
 

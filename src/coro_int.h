@@ -195,6 +195,11 @@ void coro__detach_from_parent(coro *c);
 /* --- alloc.c --- */
 void *coro__alloc(size_t size);
 void coro__free(void *ptr, size_t size);
+/* A struct coro (uninitialised), from this thread's cache when there is one
+ * and the default allocator is in use; NULL when out of memory. */
+coro *coro__alloc_coro(void);
+/* Gives a struct coro back: to this thread's cache, or to the allocator. */
+void coro__free_coro(coro *c);
 
 /* --- exc.c --- */
 void coro__unraisable(const coro *c, const coro_exc *exc, const char *what);

@@ -6,6 +6,7 @@
 
 #include "stack.h"
 
+#include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 
@@ -318,9 +319,87 @@ START_TEST(thousand_create_destroy_cycles_leak_nothing)
 }
 END_TEST
 
+/* ---- the per-thread cache of coroutine structs ---------------------------- */
+
+static void *yield_once(coro *self, void *arg)
+{
+    (void)arg;
+    coro_yield_value(self, NULL);
+    return NULL;
+}
+
+/* With the default allocator a destroyed coroutine's struct is reused by the
+ * next create on the thread (not under ASan, where the cache is off so that a
+ * use after destroy is still caught). */
+START_TEST(struct_reused_with_default_allocator)
+{
+    coro *a = NULL, *b = NULL;
+    ck_assert_int_eq(coro_create(&a, yield_once, NULL, NULL), CORO_OK);
+    ck_assert_int_eq(coro_next(a, NULL), CORO_YIELDED);
+    ck_assert_int_eq(coro_destroy(a), CORO_OK);
+    ck_assert_int_eq(coro_create(&b, yield_once, NULL, NULL), CORO_OK);
+#if !defined(__SANITIZE_ADDRESS__)
+    ck_assert_ptr_eq(a, b);
+#endif
+    /* A reused struct starts clean: CREATED, no exception, runs from the top. */
+    ck_assert_int_eq(coro_get_state(b), CORO_CREATED);
+    ck_assert_ptr_null(coro_exception(b));
+    ck_assert_int_eq(coro_next(b, NULL), CORO_YIELDED);
+    ck_assert_int_eq(coro_next(b, NULL), CORO_RETURNED);
+    ck_assert_int_eq(coro_destroy(b), CORO_OK);
+}
+END_TEST
+
+/* Under a user's allocator no struct enters or leaves the cache: every
+ * create allocates through it and every destroy frees through it. */
+START_TEST(struct_cache_bypassed_with_user_allocator)
+{
+    coro *warm = NULL;
+    ck_assert_int_eq(coro_create(&warm, yield_once, NULL, NULL), CORO_OK);
+    ck_assert_int_eq(coro_destroy(warm), CORO_OK); /* one struct in the cache */
+    alloc_setup();
+    coro *c = NULL;
+    ck_assert_int_eq(coro_create(&c, yield_once, NULL, NULL), CORO_OK);
+    ck_assert_int_eq(alloc_live(), 1);
+    ck_assert_int_eq(coro_destroy(c), CORO_OK);
+    ck_assert_int_eq(alloc_live(), 0);
+    alloc_teardown();
+}
+END_TEST
+
+static void *create_destroy_on_thread(void *arg)
+{
+    (void)arg;
+    for (int i = 0; i < 100; i++) {
+        coro *c = NULL;
+        if (coro_create(&c, yield_once, NULL, NULL) != CORO_OK)
+            return "create failed";
+        if (coro_next(c, NULL) != CORO_YIELDED || coro_destroy(c) != CORO_OK)
+            return "next or destroy failed";
+    }
+    return NULL;
+}
+
+/* A thread's cached structs are freed when it exits (Valgrind's leak check,
+ * which scripts/test runs over this suite, fails the test otherwise). */
+START_TEST(struct_cache_freed_at_thread_exit)
+{
+    pthread_t t;
+    void *res = "not run";
+    ck_assert_int_eq(pthread_create(&t, NULL, create_destroy_on_thread, NULL), 0);
+    ck_assert_int_eq(pthread_join(t, &res), 0);
+    ck_assert_ptr_null(res);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("destroy");
+    TCase *sc = tcase_create("struct_cache");
+    tcase_add_test(sc, struct_reused_with_default_allocator);
+    tcase_add_test(sc, struct_cache_bypassed_with_user_allocator);
+    tcase_add_test(sc, struct_cache_freed_at_thread_exit);
+    suite_add_tcase(s, sc);
     TCase *tc = tcase_create("destroy");
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_add_test(tc, f1_destroy_suspended_runs_handlers);
