@@ -24,6 +24,26 @@ RATIOS = [
     ("yield_from_100_ns", "yield_from_1_ns", "<=", 1.50),
     ("send_ns", "boost_fcontext_pair_ns", "<=", 1.50),
     ("cpython_send_ns", "send_ns", ">=", 5.0),
+    # Birth and death, try/except, the shared floating-point switch.
+    ("cpython_create_close_ns", "create_destroy_pooled_ns", ">=", 2.0),
+    ("cpython_try_raise_ns", "try_raise_ns", ">=", 3.0),
+    ("send_shared_fp_ns", "boost_fcontext_pair_ns", "<=", 0.90),
+    # coro::aio against its peers.
+    ("uvloop_sleep0_ns", "aio_sleep0_ns", ">=", 15.0),
+    ("asyncio_spawn_ns", "aio_spawn_ns", ">=", 8.0),
+    ("aio_sleep0_ns", "send_ns", "<=", 1.30),
+]
+# (metric, "<=" or ">=", goal): targets on one row of a run.
+LIMITS = [
+    ("create_destroy_pooled_ns", "<=", 100.0),
+    ("spawn_burst_compact_ns", "<=", 300.0),
+    ("spawn_burst_ns", "<=", 1000.0),
+    ("aio_sleep0_ns", "<=", 60.0),
+    ("aio_handoff_ns", "<=", 80.0),
+    ("aio_spawn_ns", "<=", 500.0),
+    ("aio_timer_arm_ns", "<=", 150.0),
+    ("aio_timer_fire_per_s", ">=", 5000000.0),
+    ("aio_mem_per_task_bytes", "<=", 5120.0),
 ]
 COLOURS = ["#1f63b4", "#d62728", "#2a9d3a", "#8c564b"]
 # Where each line's value labels go (dx, dy, anchor), so that lines that meet
@@ -66,6 +86,8 @@ def print_tables(runs, table):
     print("| ratio | " + " | ".join(names) + " | goal |")
     print("|---|" + "---:|" * len(names) + "---|")
     for num, den, op, goal in RATIOS:
+        if goal is None:
+            continue
         cells = []
         for _, rows in runs:
             if num in rows and den in rows:
@@ -75,6 +97,32 @@ def print_tables(runs, table):
             else:
                 cells.append("-")
         print(f"| {num} / {den} | " + " | ".join(cells) + f" | {op} {goal:.2f} |")
+    # The ucontext birth-and-death goal: a pooled cycle within 1.2 x
+    # (makecontext + 2 swapcontext pairs), a close being one round trip.
+    cells = []
+    for _, rows in runs:
+        need = ("create_destroy_pooled_ns", "makecontext_ns", "swapcontext_pair_ns")
+        if all(m in rows for m in need):
+            bound = rows["makecontext_ns"][0] + 2 * rows["swapcontext_pair_ns"][0]
+            r = rows["create_destroy_pooled_ns"][0] / bound
+            cells.append(f"{r:.3f} ({'met' if r <= 1.2 else 'NOT met'})")
+        else:
+            cells.append("-")
+    print("| create_destroy_pooled_ns / (makecontext_ns + 2 swapcontext_pair_ns) | "
+          + " | ".join(cells) + " | <= 1.20 (ucontext) |")
+    print()
+    print("| row | " + " | ".join(names) + " | goal |")
+    print("|---|" + "---:|" * len(names) + "---|")
+    for metric, op, goal in LIMITS:
+        cells = []
+        for _, rows in runs:
+            if metric in rows:
+                v = rows[metric][0]
+                met = v <= goal if op == "<=" else v >= goal
+                cells.append(f"{v:.1f} ({'met' if met else 'NOT met'})")
+            else:
+                cells.append("-")
+        print(f"| {metric} | " + " | ".join(cells) + f" | {op} {goal:g} |")
 
 
 def write_data(path, runs, table):
