@@ -60,6 +60,7 @@ static void usage(FILE *to)
     fprintf(to,
             "usage: coro-bench [--tsv] [--reps N] [--min-time S] [--only M,...] [--help]\n"
             "       coro-bench scale N [--compact] [--tsv]\n"
+            "       coro-bench cycles N [--compact]   (N pooled create/next/destroy, for strace)\n"
             "  --tsv         print metric<TAB>value<TAB>unit lines only\n"
             "  --reps N      repetitions per row, median reported (default %d, at least %d)\n"
             "  --min-time S  seconds each repetition lasts at least (default %.1f, at least "
@@ -254,6 +255,8 @@ int main(int argc, char **argv)
 {
     if (argc >= 2 && strcmp(argv[1], "scale") == 0)
         return bench_scale_main(argc, argv);
+    if (argc >= 2 && strcmp(argv[1], "cycles") == 0)
+        return bench_cycles_main(argc, argv);
     options o = parse_args(argc, argv);
     describe_machine(&o.cfg);
     coro_set_unraisable_hook(unraisable, NULL);

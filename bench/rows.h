@@ -81,4 +81,7 @@ int bench_scale(long n, int mode, long *live, long *rss);
 /* `coro-bench scale N [--compact] [--tsv]`: the above, printed. */
 int bench_scale_main(int argc, char **argv);
 
+/* cycles.c: `coro-bench cycles N [--compact]`, N pooled lives for strace. */
+int bench_cycles_main(int argc, char **argv);
+
 #endif /* BENCH_ROWS_H */
