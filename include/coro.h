@@ -743,7 +743,9 @@ CORO_API int coro_set_stack_pool_size(size_t n);
 
 /** Hands every stack in this thread's stack cache back to the kernel:
  *  guarded stacks are unmapped, compact slots madvise'd and returned to
- *  their arena. A thread's cache is also emptied when the thread exits. */
+ *  their arena. Also frees the structs of destroyed coroutines that this
+ *  thread keeps for reuse (see coro_set_allocator). A thread's caches are
+ *  also emptied when the thread exits. */
 CORO_API void coro_stack_pool_trim(void);
 
 /** Installs a SIGSEGV/SIGBUS handler that turns a fault in a coroutine's
@@ -764,7 +766,10 @@ typedef struct coro_allocator {
 } coro_allocator;
 
 /** Replaces malloc/free for everything allocated after this call. NULL
- *  restores the defaults. CORO_EINVAL if a function is missing. Do not change
+ *  restores the defaults. With the defaults, each thread keeps up to 32 768
+ *  structs of destroyed coroutines for reuse (freed by coro_stack_pool_trim
+ *  and at thread exit); with a replacement, every create and destroy goes
+ *  through it. CORO_EINVAL if a function is missing. Do not change
  *  it while coroutines made with the previous allocator are alive. */
 CORO_API int coro_set_allocator(const coro_allocator *allocator);
 

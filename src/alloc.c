@@ -57,11 +57,15 @@ void coro__free(void *ptr, size_t size)
  * of a pooled cycle). Only with the default allocator, at both ends: a struct
  * in the cache was always malloc'ed, so it is freed with free whatever the
  * allocator is later (structs made through a user's allocator never enter).
+ * coro_stack_pool_trim empties it with the stack cache.
  * Under ASan the cache is off, so a use after coro_destroy is still caught;
  * under Valgrind a cached struct is marked inaccessible. A thread's cache is
  * freed when the thread exits. */
 #ifndef CORO_ASAN
-#define STRUCT_CACHE_MAX 256
+/* As many as a thread's compact stack cache holds, so that a burst of that
+ * many coroutines reuses its structs instead of making glibc shrink and
+ * regrow its heap (page faults) every burst: at most about 18 MiB. */
+#define STRUCT_CACHE_MAX 32768
 
 typedef struct cached_struct {
     struct cached_struct *next;
@@ -92,6 +96,13 @@ static void structs_make_key(void) { pthread_key_create(&structs_key, structs_dr
 
 static bool default_allocator(void) { return allocator.alloc == default_alloc; }
 #endif /* CORO_ASAN */
+
+void coro__struct_cache_trim(void)
+{
+#ifndef CORO_ASAN
+    structs_drain(&structs);
+#endif
+}
 
 coro *coro__alloc_coro(void)
 {

@@ -200,6 +200,8 @@ void coro__free(void *ptr, size_t size);
 coro *coro__alloc_coro(void);
 /* Gives a struct coro back: to this thread's cache, or to the allocator. */
 void coro__free_coro(coro *c);
+/* Frees this thread's cached structs (coro_stack_pool_trim). */
+void coro__struct_cache_trim(void);
 
 /* --- exc.c --- */
 void coro__unraisable(const coro *c, const coro_exc *exc, const char *what);

@@ -637,6 +637,7 @@ void coro_stack_pool_trim(void)
 {
     if (tcache != NULL)
         cache_drain(tcache);
+    coro__struct_cache_trim();
 }
 
 #ifdef CORO_TESTING
