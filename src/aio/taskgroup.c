@@ -120,7 +120,7 @@ struct coro_aio_task_group {
     coro_aio_future fut; /* holder */
     bool exiting, aborting, parent_cancel_requested;
     coro_aio_future *parent;
-    coro_aio_future **tasks; /* pending children, each with a reference */
+    coro_aio_future **tasks; /* pending children in creation order, each with a reference */
     size_t ntasks, tcap;
     coro_exc *errors;
     size_t nerrors, ecap;
@@ -192,7 +192,8 @@ static void on_task_done(coro_aio_future *task, void *arg)
     coro_aio_task_group *g = arg;
     for (size_t i = 0; i < g->ntasks; i++)
         if (g->tasks[i] == task) {
-            g->tasks[i] = g->tasks[--g->ntasks];
+            memmove(g->tasks + i, g->tasks + i + 1, (g->ntasks - i - 1) * sizeof *g->tasks);
+            g->ntasks--;
             coro_aio_future_release(task); /* task stays alive: this call holds it */
             break;
         }
