@@ -604,6 +604,124 @@ START_TEST(test_wait_for_edges)
 }
 END_TEST
 
+/* ------------------------------------------------------------------------ */
+/* Cancelled from outside while waiting: wait_for and as_completed          */
+/* ------------------------------------------------------------------------ */
+
+static void *race_child(coro *self, void *arg)
+{
+    const body_arg *b = arg;
+    if (coro_aio_sleep(b->d) != CORO_OK) {
+        if (is_cancel(coro_exception(self)))
+            tr_add(&tr, "%s cancelled", b->name);
+        coro_reraise(self);
+    }
+    return (void *)b->name;
+}
+
+static void *wf_waiter(coro *self, void *arg)
+{
+    void *r;
+    if (coro_aio_wait_for(arg, 5, &r) != CORO_OK) {
+        const coro_exc *e = coro_exception(self);
+        tr_add(&tr, "waiter %s", e->type->name);
+        coro_reraise(self);
+    }
+    return r;
+}
+
+static void *ac_waiter(coro *self, void *arg)
+{
+    coro_aio_future **ts = arg;
+    coro_aio_as_completed *it = coro_aio_as_completed_new(lp(), ts, 2, 5);
+    while (coro_aio_as_completed_left(it) > 0) {
+        void *r;
+        if (coro_aio_as_completed_next(it, NULL, &r) != CORO_OK) {
+            if (is_cancel(coro_exception(self)))
+                tr_add(&tr, "ac CancelledError");
+            coro_aio_as_completed_free(it);
+            coro_reraise(self);
+        }
+        tr_add(&tr, "ac got %s", (char *)r);
+    }
+    coro_aio_as_completed_free(it);
+    return NULL;
+}
+
+/* async def child(name, d):
+ *     try:
+ *         await asyncio.sleep(d)
+ *     except asyncio.CancelledError:
+ *         print(name, 'cancelled'); raise
+ *     return name
+ * async def wf_waiter(t):
+ *     try:
+ *         async with asyncio.timeout(5):   # Python 3.12's wait_for(t, 5)
+ *             return await t
+ *     except TimeoutError:
+ *         print('waiter TimeoutError'); raise
+ *     except asyncio.CancelledError:
+ *         print('waiter CancelledError'); raise
+ * async def ac_waiter(ts):
+ *     for c in asyncio.as_completed(ts, timeout=5):
+ *         try: print('ac got', await c)
+ *         except asyncio.CancelledError:
+ *             print('ac CancelledError'); raise
+ * async def main():
+ *     loop = asyncio.get_running_loop(); t0 = loop.time()
+ *     t = asyncio.create_task(child('inner', 3))
+ *     w = asyncio.create_task(wf_waiter(t))
+ *     await asyncio.sleep(1); w.cancel()
+ *     try: await w
+ *     except asyncio.CancelledError: print('w', w.cancelled(), 'inner', t.cancelled())
+ *     ts = [asyncio.create_task(child('x', 1)), asyncio.create_task(child('y', 3))]
+ *     a = asyncio.create_task(ac_waiter(ts))
+ *     await asyncio.sleep(2); a.cancel()
+ *     try: await a
+ *     except asyncio.CancelledError: print('a', a.cancelled(), 'y', ts[1].done())
+ *     print('y', await ts[1], round(loop.time() - t0, 1))
+ * asyncio.run(main()) */
+static void *race_main(coro *self, void *arg)
+{
+    (void)arg;
+    static body_arg in = {"inner", 3, false}, x = {"x", 1, false}, y = {"y", 3, false};
+    double t0 = coro_aio_time(lp());
+    coro_aio_future *t = coro_aio_create_task(lp(), race_child, &in, NULL);
+    coro_aio_future *w = coro_aio_create_task(lp(), wf_waiter, t, NULL);
+    if (coro_aio_sleep(1) != CORO_OK)
+        coro_reraise(self);
+    coro_aio_future_cancel(w, NULL);
+    if (coro_aio_await(w, NULL) == CORO_THROWN)
+        tr_add(&tr, "w %s inner %s", tf(coro_aio_future_cancelled(w)),
+               tf(coro_aio_future_cancelled(t)));
+    coro_aio_future_release(w);
+    coro_aio_future_release(t);
+    coro_aio_future *ts[2] = {coro_aio_create_task(lp(), race_child, &x, NULL),
+                              coro_aio_create_task(lp(), race_child, &y, NULL)};
+    coro_aio_future *a = coro_aio_create_task(lp(), ac_waiter, ts, NULL);
+    if (coro_aio_sleep(2) != CORO_OK)
+        coro_reraise(self);
+    coro_aio_future_cancel(a, NULL);
+    if (coro_aio_await(a, NULL) == CORO_THROWN)
+        tr_add(&tr, "a %s y %s", tf(coro_aio_future_cancelled(a)), tf(coro_aio_future_done(ts[1])));
+    void *r;
+    if (coro_aio_await(ts[1], &r) != CORO_OK)
+        coro_reraise(self);
+    tr_add(&tr, "y %s %.1f", (char *)r, coro_aio_time(lp()) - t0);
+    coro_aio_future_release(a);
+    coro_aio_future_release(ts[0]);
+    coro_aio_future_release(ts[1]);
+    return NULL;
+}
+
+START_TEST(test_cancelled_while_waiting)
+{
+    ck_assert_int_eq(run_virtual(race_main, NULL), CORO_OK);
+    ck_assert_str_eq(tr.buf, "inner cancelled; waiter CancelledError; w True inner True; "
+                             "ac got x; ac CancelledError; a True y False; y y 4.0");
+}
+END_TEST
+
 static void setup(void)
 {
     tr_reset(&tr);
@@ -622,6 +740,7 @@ int main(void)
     tcase_add_test(tc, test_timeout_at);
     tcase_add_loop_test(tc, test_wait_for_table, 0, (int)(sizeof wf_cases / sizeof *wf_cases));
     tcase_add_test(tc, test_wait_for_edges);
+    tcase_add_test(tc, test_cancelled_while_waiting);
     suite_add_tcase(s, tc);
     return run_suite(s);
 }
