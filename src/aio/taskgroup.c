@@ -119,7 +119,7 @@ static int egroup_new(coro_aio_loop *loop, const coro_exc *errors, size_t n, cor
 struct coro_aio_task_group {
     coro_aio_future fut; /* holder */
     bool exiting, aborting, parent_cancel_requested;
-    coro_aio_future *parent;
+    coro_aio_future *parent; /* borrowed, NULL once the scope has ended */
     coro_aio_future **tasks; /* pending children in creation order, each with a reference */
     size_t ntasks, tcap;
     coro_exc *errors;
@@ -138,7 +138,6 @@ static void group_dtor(coro_aio_future *f)
         coro_aio_future_release(g->tasks[i]);
     free(g->tasks);
     free(g->errors);
-    coro_aio_future_release(g->parent);
     coro__aio_future_clear(f);
     free(g);
     coro__aio_loop_unlive(loop);
@@ -298,7 +297,7 @@ int coro_aio_task_group_run(coro_aio_task_group_fn body, void *arg, void **resul
     coro__aio_future_init(&g->fut, loop, false);
     g->fut.dtor = group_dtor;
     loop->live++;
-    g->parent = coro_aio_future_ref(coro_aio_current_task(loop));
+    g->parent = coro_aio_current_task(loop); /* borrowed: it runs the scope */
     g->body = body;
     g->arg = arg;
 
@@ -308,7 +307,7 @@ int coro_aio_task_group_run(coro_aio_task_group_fn body, void *arg, void **resul
     /* __aexit__ */
     g->exiting = true;
     bool has_exc = rc == CORO_THROWN;
-    coro_exc exc, propagate;
+    coro_exc exc = {NULL, "", NULL, NULL, NULL}, propagate = exc;
     bool has_propagate = false;
     if (has_exc) {
         exc = *coro_exception(self);
@@ -326,14 +325,26 @@ int coro_aio_task_group_run(coro_aio_task_group_fn body, void *arg, void **resul
             rc = CORO_ENOMEM;
             goto out;
         }
-        if (coro_aio_await(g->on_completed, NULL) != CORO_OK) {
-            const coro_exc *x = coro_exception(self);
-            if (!coro_exc_matches(x->type, &coro_aio_CancelledError)) {
-                rc = coro__aio_throw(self, x); /* cannot happen: the future only finishes */
-                coro_aio_future_release(g->on_completed);
-                g->on_completed = NULL;
-                goto out;
+        int ar = coro_aio_await(g->on_completed, NULL);
+        if (ar < 0 || (ar == CORO_THROWN &&
+                       !coro_exc_matches(coro_exception(self)->type, &coro_aio_CancelledError))) {
+            /* Not a task step any more (the coroutine is being destroyed
+             * with its loop, or something else was thrown in): give up
+             * waiting and let go of the children, which breaks the
+             * child -> callback -> group -> child cycle. */
+            coro_exc x = ar < 0 ? exc : *coro_exception(self);
+            for (size_t i = 0; i < g->ntasks; i++) {
+                coro_aio_future_remove_done_callback(g->tasks[i], on_task_done, &g->fut);
+                coro_aio_future_release(g->tasks[i]);
             }
+            g->ntasks = 0;
+            coro_aio_future_release(g->on_completed);
+            g->on_completed = NULL;
+            rc = ar < 0 && !has_exc ? ar : coro__aio_throw(self, &x);
+            goto out;
+        }
+        if (ar == CORO_THROWN) {
+            const coro_exc *x = coro_exception(self);
             if (!g->aborting) {
                 propagate = *x;
                 has_propagate = true;
@@ -372,6 +383,7 @@ int coro_aio_task_group_run(coro_aio_task_group_fn body, void *arg, void **resul
     if (result != NULL)
         *result = value;
 out:
+    g->parent = NULL; /* no child is left to call on_task_done */
     coro_aio_future_release(&g->fut);
     return rc;
 }

@@ -540,6 +540,81 @@ START_TEST(test_task_group_misuse)
 }
 END_TEST
 
+/* ------------------------------------------------------------------------ */
+/* The loop closed while a task is inside a group and a timeout scope       */
+/* ------------------------------------------------------------------------ */
+
+static void *closed_scope(coro *self, coro_aio_timeout_scope *scope, void *arg)
+{
+    (void)scope;
+    (void)arg;
+    if (coro_aio_sleep(10) != CORO_OK) {
+        tr_add(&tr, "body %s", coro_exception(self)->type->name);
+        coro_reraise(self);
+    }
+    return NULL;
+}
+
+static void *closed_body(coro *self, coro_aio_task_group *g, void *arg)
+{
+    (void)arg;
+    static const spec k = {"k", 10, OK};
+    coro_aio_task_options o = CORO_AIO_TASK_OPTIONS_INIT;
+    o.name = "k";
+    coro_aio_future_release(coro_aio_task_group_create_task(g, child, (void *)&k, &o));
+    if (coro_aio_timeout_run(20, closed_scope, NULL, NULL, NULL) != CORO_OK)
+        coro_reraise(self);
+    return NULL;
+}
+
+static void *closed_main(coro *self, void *arg)
+{
+    (void)arg;
+    int rc = coro_aio_task_group_run(closed_body, NULL, NULL);
+    tr_add(&tr, "group %s %s", coro_err_name(rc),
+           rc == CORO_THROWN ? coro_exception(self)->type->name : "-");
+    if (rc != CORO_OK)
+        coro_reraise(self);
+    return NULL;
+}
+
+static void stop_cb(void *arg)
+{
+    coro_aio_stop(arg);
+}
+
+/* async def main():
+ *     async with asyncio.TaskGroup() as tg:
+ *         tg.create_task(child('k', 10), name='k')
+ *         async with asyncio.timeout(20):
+ *             try: await asyncio.sleep(10)
+ *             except BaseException as e: print('body', type(e).__name__); raise
+ * loop = asyncio.new_event_loop(); t = loop.create_task(main(), name='main')
+ * loop.call_later(1, loop.stop); loop.run_forever(); loop.close(); del t; gc.collect()
+ * -> k starts / Task was destroyed but it is pending! (task: main, k); Python's
+ * collector closes the coroutines without running more of them. Here main's
+ * coroutine is destroyed when its last reference goes: GeneratorExit runs
+ * through both scopes (the group lets go of its child, which is then
+ * destroyed and reported at once: it was cancelled by the group's abort
+ * first, hence "cancelling"). */
+START_TEST(test_task_group_loop_closed)
+{
+    coro_aio_loop *loop = new_loop(CORO_AIO_CLOCK_VIRTUAL);
+    coro_aio_task_options o = CORO_AIO_TASK_OPTIONS_INIT;
+    o.name = "main";
+    coro_aio_future *t = coro_aio_create_task(loop, closed_main, NULL, &o);
+    coro_aio_call_later(loop, 1, stop_cb, loop, NULL);
+    ck_assert_int_eq(coro_aio_run_forever(loop), CORO_OK);
+    ck_assert_int_eq(coro_aio_loop_close(loop), CORO_OK);
+    coro_aio_future_release(t);
+    ck_assert_str_eq(tr.buf, "k starts; body GeneratorExit; "
+                             "handler: Task was destroyed but it is pending! "
+                             "<Task cancelling name='k'>; group THROWN GeneratorExit; "
+                             "handler: Task was destroyed but it is pending! "
+                             "<Task pending name='main'>");
+}
+END_TEST
+
 static void setup(void)
 {
     tr_reset(&tr);
@@ -557,6 +632,7 @@ int main(void)
     tcase_add_test(tc, test_task_group_through_run);
     tcase_add_test(tc, test_task_group_quiet);
     tcase_add_test(tc, test_task_group_misuse);
+    tcase_add_test(tc, test_task_group_loop_closed);
     suite_add_tcase(s, tc);
     return run_suite(s);
 }
