@@ -17,6 +17,7 @@
 
 #include <math.h>
 #include <stdio.h>
+#include <string.h>
 
 enum { TS_CREATED, TS_ENTERED, TS_EXPIRING, TS_EXPIRED, TS_EXITED };
 
@@ -90,8 +91,15 @@ char *coro_aio_timeout_repr(const coro_aio_timeout_scope *ts, char *buf, size_t 
         snprintf(buf, size, "<Timeout [%s]>", state_names[ts->state]);
     else if (ts->when == CORO_AIO_NO_TIMEOUT)
         snprintf(buf, size, "<Timeout [active] when=None>");
-    else
-        snprintf(buf, size, "<Timeout [active] when=%.17g>", round(ts->when * 1000) / 1000);
+    else {
+        /* repr(round(when, 3)): three decimals at most, at least one */
+        char num[64];
+        snprintf(num, sizeof num, "%.3f", round(ts->when * 1000) / 1000);
+        size_t n = strlen(num);
+        while (n > 0 && num[n - 1] == '0' && num[n - 2] != '.')
+            num[--n] = '\0';
+        snprintf(buf, size, "<Timeout [active] when=%s>", num);
+    }
     return buf;
 }
 
