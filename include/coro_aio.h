@@ -378,7 +378,8 @@ CORO_API int coro_aio_gather_item(const coro_aio_future *g, size_t i, void **val
 /** coro_aio_wait's return_when (asyncio.FIRST_COMPLETED, ...). */
 enum {
     CORO_AIO_FIRST_COMPLETED = 1, /* when any future finishes or is cancelled */
-    CORO_AIO_FIRST_EXCEPTION = 2, /* when any future fails (cancelled does not count), or all are done */
+    CORO_AIO_FIRST_EXCEPTION = 2, /* when any future fails (being cancelled does not
+                                     count), or when all are done */
     CORO_AIO_ALL_COMPLETED = 3    /* when every future is done */
 };
 
@@ -529,7 +530,7 @@ typedef void *(*coro_aio_task_group_fn)(coro *self, coro_aio_task_group *g, void
  *  ends). An exception leaving the body also cancels the children. Cancelling
  *  the task cancels every child. At the end, the failures (children's, then
  *  the body's) are raised together as one ExceptionGroup("unhandled errors in
- *  a TaskGroup (N sub-exceptions)") — BaseExceptionGroup if one of them is
+ *  a TaskGroup (N sub-exceptions)"); a BaseExceptionGroup if one of them is
  *  not an Exception; failing that, a CancelledError that must propagate.
  *  @return CORO_OK with *result = body's value; CORO_THROWN with the group or
  *  CancelledError in coro_exception(self); CORO_EINVAL for a NULL body or

@@ -130,7 +130,8 @@ static void *to_main(coro *self, void *arg)
                tf(expired), coro_aio_time(lp()) - t0);
     else
         tr_add(&tr, "%s unexpected %s", c->label, coro_err_name(rc));
-    tr_add(&tr, "%s cancelling %d", c->label, coro_aio_task_cancelling(coro_aio_current_task(NULL)));
+    tr_add(&tr, "%s cancelling %d", c->label,
+           coro_aio_task_cancelling(coro_aio_current_task(NULL)));
     return NULL;
 }
 
