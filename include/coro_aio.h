@@ -392,13 +392,15 @@ enum {
  *                  for None
  *  @param done     NULL, or n flags: done[i] is true when fs[i] is in the
  *                  done set, false when it is in the pending set
- *  @return how many entries of fs are done (>= 0); CORO_THROWN when the
- *  waiting task was cancelled (CancelledError in coro_exception(coro_current()));
+ *  @param ndone    NULL, or receives how many entries of fs are done
+ *  @return CORO_OK; CORO_THROWN when the waiting task was cancelled
+ *  (CancelledError in coro_exception(coro_current()); done and ndone are
+ *  then left alone);
  *  CORO_EINVAL for n == 0 ("ValueError: Set of Tasks/Futures is empty."), a
  *  bad return_when ("ValueError: Invalid return_when value: 7"), a NULL or
  *  foreign future, a NaN timeout, or outside a task; CORO_ENOMEM. */
 CORO_API int coro_aio_wait(coro_aio_future *const *fs, size_t n, double timeout,
-                           int return_when, bool *done);
+                           int return_when, bool *done, size_t *ndone);
 
 /** asyncio.shield(inner): a future that mirrors inner's outcome, whose
  *  cancellation does not cancel inner. If inner is already done, returns a

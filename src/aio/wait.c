@@ -131,7 +131,7 @@ static void on_completion(coro_aio_future *f, void *arg)
 }
 
 int coro_aio_wait(coro_aio_future *const *fs, size_t n, double timeout, int return_when,
-                  bool *done)
+                  bool *done, size_t *ndone)
 {
     coro *self;
     int rc = coro__aio_self("wait", &self);
@@ -180,14 +180,16 @@ out:
     coro_aio_future_release(&w->fut);
     if (rc != CORO_OK)
         return rc;
-    int ndone = 0;
+    size_t k = 0;
     for (size_t i = 0; i < n; i++) {
         bool d = coro_aio_future_done(fs[i]);
-        ndone += d;
+        k += d;
         if (done != NULL)
             done[i] = d;
     }
-    return ndone;
+    if (ndone != NULL)
+        *ndone = k;
+    return CORO_OK;
 }
 
 /* ------------------------------------------------------------------------ */

@@ -133,8 +133,8 @@ static void *wait_main(coro *self, void *arg)
     bool done[3];
     for (size_t i = 0; i < c->n; i++)
         ts[i] = coro_aio_create_task(lp(), child, (void *)&c->kids[i], NULL);
-    int rc = coro_aio_wait(ts, c->n, c->timeout, c->return_when, done);
-    if (rc < 0) {
+    int rc = coro_aio_wait(ts, c->n, c->timeout, c->return_when, done, NULL);
+    if (rc != CORO_OK) {
         tr_add(&tr, "wait failed %s", coro_err_name(rc));
         return NULL;
     }
@@ -173,7 +173,7 @@ static coro_aio_future *W_TS[2];
 static void *waiter(coro *self, void *arg)
 {
     (void)arg;
-    int rc = coro_aio_wait(W_TS, 2, NONE, AC, NULL);
+    int rc = coro_aio_wait(W_TS, 2, NONE, AC, NULL, NULL);
     if (rc == CORO_THROWN) {
         tr_add(&tr, "waiter cancelled");
         coro_reraise(self);
@@ -266,8 +266,9 @@ static void *edge_main(coro *self, void *arg)
     coro_aio_future *f = coro_aio_future_new(lp());
     coro_aio_call_later(lp(), 1, set_x, f, NULL);
     bool d[3];
-    int n = coro_aio_wait(&f, 1, 1, AC, d);
-    tr_add(&tr, "same-iteration %d %d", n, 1 - n);
+    size_t n = 9;
+    int rc = coro_aio_wait(&f, 1, 1, AC, d, &n);
+    tr_add(&tr, "same-iteration %zu %zu", n, 1 - n);
     coro_aio_future_release(f);
 
     f = coro_aio_future_new(lp());
@@ -275,12 +276,13 @@ static void *edge_main(coro *self, void *arg)
     coro_aio_future *g = coro_aio_future_new(lp());
     coro_aio_call_soon(lp(), say_soon, "soon ran", NULL);
     coro_aio_future *fs[3] = {f, g, f};
-    n = coro_aio_wait(fs, 3, NONE, FC, d);
-    tr_add(&tr, "predone %d %d (flags %d%d%d)", n, 3 - n, d[0], d[1], d[2]);
-    n = coro_aio_wait(fs, 0, NONE, FC, d);
-    tr_add(&tr, "empty %s %s", coro_err_name(n), coro_aio_last_error());
-    n = coro_aio_wait(fs, 1, NONE, 7, d);
-    tr_add(&tr, "bad %s %s", coro_err_name(n), coro_aio_last_error());
+    rc |= coro_aio_wait(fs, 3, NONE, FC, d, &n);
+    tr_add(&tr, "predone %zu %zu (flags %d%d%d) %s", n, 3 - n, d[0], d[1], d[2],
+           coro_err_name(rc));
+    rc = coro_aio_wait(fs, 0, NONE, FC, d, &n);
+    tr_add(&tr, "empty %s %s", coro_err_name(rc), coro_aio_last_error());
+    rc = coro_aio_wait(fs, 1, NONE, 7, d, &n);
+    tr_add(&tr, "bad %s %s", coro_err_name(rc), coro_aio_last_error());
     coro_aio_future_release(f);
     coro_aio_future_release(g);
     return NULL;
@@ -289,7 +291,7 @@ static void *edge_main(coro *self, void *arg)
 START_TEST(test_wait_edges)
 {
     ck_assert_int_eq(run_virtual(edge_main, NULL, NULL, NULL), CORO_OK);
-    ck_assert_str_eq(tr.buf, "same-iteration 1 0; soon ran; predone 2 1 (flags 101); "
+    ck_assert_str_eq(tr.buf, "same-iteration 1 0; soon ran; predone 2 1 (flags 101) OK; "
                              "empty EINVAL wait: ValueError: Set of Tasks/Futures is empty.; "
                              "bad EINVAL wait: ValueError: Invalid return_when value: 7");
 }
@@ -299,7 +301,7 @@ START_TEST(test_wait_outside_task)
 {
     coro_aio_loop *loop = new_loop(CORO_AIO_CLOCK_VIRTUAL);
     coro_aio_future *f = coro_aio_future_new(loop);
-    ck_assert_int_eq(coro_aio_wait(&f, 1, NONE, AC, NULL), CORO_EINVAL);
+    ck_assert_int_eq(coro_aio_wait(&f, 1, NONE, AC, NULL, NULL), CORO_EINVAL);
     ck_assert_ptr_nonnull(strstr(coro_aio_last_error(), "outside a task"));
     coro_aio_future_release(f);
     coro_aio_loop_close(loop);
