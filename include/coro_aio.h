@@ -30,6 +30,7 @@
 
 #include "coro.h"
 
+#include <math.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -366,6 +367,196 @@ CORO_API coro_aio_future *coro_aio_gather(coro_aio_loop *loop, coro_aio_future *
  *  CORO_EINVAL if g is not a gather that finished with a result, or i >= n. */
 CORO_API int coro_aio_gather_item(const coro_aio_future *g, size_t i, void **value,
                                   coro_exc *exc);
+
+/* ======================================================================== */
+/* Waiting, timeouts and task groups (wait.c, timeouts.c, taskgroup.c)      */
+/* ======================================================================== */
+
+/** A timeout or deadline that never comes (Python's None): +infinity. */
+#define CORO_AIO_NO_TIMEOUT HUGE_VAL
+
+/** coro_aio_wait's return_when (asyncio.FIRST_COMPLETED, ...). */
+enum {
+    CORO_AIO_FIRST_COMPLETED = 1, /* when any future finishes or is cancelled */
+    CORO_AIO_FIRST_EXCEPTION = 2, /* when any future fails (being cancelled does not
+                                     count), or when all are done */
+    CORO_AIO_ALL_COMPLETED = 3    /* when every future is done */
+};
+
+/** `done, pending = await asyncio.wait(fs, timeout=..., return_when=...)` in
+ *  the running task. A future given twice counts once (Python makes a set).
+ *  Never raises TimeoutError: when the timeout comes first, the futures not
+ *  done are simply pending. The futures are not cancelled.
+ *  @param fs       n futures or tasks of the running loop
+ *  @param timeout  seconds (<= 0: give the loop one turn); CORO_AIO_NO_TIMEOUT
+ *                  for None
+ *  @param done     NULL, or n flags: done[i] is true when fs[i] is in the
+ *                  done set, false when it is in the pending set
+ *  @param ndone    NULL, or receives how many entries of fs are done
+ *  @return CORO_OK; CORO_THROWN when the waiting task was cancelled
+ *  (CancelledError in coro_exception(coro_current()); done and ndone are
+ *  then left alone);
+ *  CORO_EINVAL for n == 0 ("ValueError: Set of Tasks/Futures is empty."), a
+ *  bad return_when ("ValueError: Invalid return_when value: 7"), a NULL or
+ *  foreign future, a NaN timeout, or outside a task; CORO_ENOMEM. */
+CORO_API int coro_aio_wait(coro_aio_future *const *fs, size_t n, double timeout,
+                           int return_when, bool *done, size_t *ndone);
+
+/** asyncio.shield(inner): a future that mirrors inner's outcome, whose
+ *  cancellation does not cancel inner. If inner is already done, returns a
+ *  new reference to inner itself (Python's shortcut). If the outer future is
+ *  cancelled, inner keeps running and its later exception counts as
+ *  retrieved. Holds what it needs: release the result whenever you like.
+ *  @return a reference, or NULL for a NULL inner / out of memory. */
+CORO_API coro_aio_future *coro_aio_shield(coro_aio_future *inner);
+
+/** asyncio.as_completed(fs, timeout=...): an iterator over fs in the order
+ *  they finish. Opaque; free with coro_aio_as_completed_free. */
+typedef struct coro_aio_as_completed coro_aio_as_completed;
+
+/** Starts watching fs (a future given twice counts once). With a timeout
+ *  (seconds from now; CORO_AIO_NO_TIMEOUT for None), once it passes every
+ *  call still to come raises TimeoutError.
+ *  @return the iterator, or NULL: NULL loop, a NULL or foreign future, a NaN
+ *  timeout, out of memory (coro_aio_last_error says which). */
+CORO_API coro_aio_as_completed *coro_aio_as_completed_new(coro_aio_loop *loop,
+                                                          coro_aio_future *const *fs,
+                                                          size_t n, double timeout);
+/** How many calls to coro_aio_as_completed_next are left (Python's for loop
+ *  runs once per distinct future). */
+CORO_API size_t coro_aio_as_completed_left(const coro_aio_as_completed *it);
+/** `await next_coroutine` in the running task: waits for the next future to
+ *  finish, then returns its result (f.result()).
+ *  @param which   NULL, or receives the future (borrowed; NULL on timeout)
+ *  @param result  NULL, or receives its result
+ *  @return CORO_OK; CORO_THROWN with its exception, CancelledError (it was
+ *  cancelled, or the waiting task was) or TimeoutError (the timeout passed);
+ *  CORO_EINVAL when no call is left, for a NULL it, or outside a task;
+ *  CORO_ENOMEM. */
+CORO_API int coro_aio_as_completed_next(coro_aio_as_completed *it, coro_aio_future **which,
+                                        void **result);
+/** Stops watching and frees the iterator (NULL is ignored). */
+CORO_API void coro_aio_as_completed_free(coro_aio_as_completed *it);
+
+/** A timeout scope (asyncio.Timeout), alive while its body runs. */
+typedef struct coro_aio_timeout_scope coro_aio_timeout_scope;
+/** The body of a timeout scope: runs in the task that opened the scope, on
+ *  its stack; what it returns is the scope's result. */
+typedef void *(*coro_aio_timeout_fn)(coro *self, coro_aio_timeout_scope *scope, void *arg);
+
+/** `async with asyncio.timeout_at(when) as scope: return body()`: runs
+ *  fn(self, scope, arg) inside coro_try in the running task (self is the
+ *  running coroutine). When the deadline comes the task is cancelled; when
+ *  the CancelledError that results leaves the body and no other cancel
+ *  request is outstanding (the 3.11.7 uncancel count rule: uncancel() <= the
+ *  count at entry), the scope raises TimeoutError (its __context__ is
+ *  CancelledError) instead. A body that catches the CancelledError and
+ *  returns ends the scope normally (expired() is still true).
+ *  @param when     loop time in seconds; CORO_AIO_NO_TIMEOUT for None; a time
+ *                  already past expires at the next iteration
+ *  @param expired  NULL, or receives scope.expired() at exit
+ *  @return CORO_OK with *result (may be NULL) = fn's value; CORO_THROWN with
+ *  the exception in coro_exception(self): TimeoutError, or whatever left the
+ *  body; CORO_EINVAL for a NULL fn, a NaN when, or outside a task ("Timeout
+ *  should be used inside a task"). */
+CORO_API int coro_aio_timeout_at_run(double when, coro_aio_timeout_fn fn, void *arg,
+                                     void **result, bool *expired);
+/** asyncio.timeout(delay): coro_aio_timeout_at_run at time() + delay. */
+CORO_API int coro_aio_timeout_run(double delay, coro_aio_timeout_fn fn, void *arg,
+                                  void **result, bool *expired);
+/** asyncio.timeout(delay) around a plain body: fn(self, arg) runs in the
+ *  scope. Returns as coro_aio_timeout_at_run. */
+CORO_API int coro_aio_timeout(double delay, coro_fn fn, void *arg, void **result);
+/** asyncio.timeout_at(when) around a plain body. */
+CORO_API int coro_aio_timeout_at(double when, coro_fn fn, void *arg, void **result);
+
+/** Timeout.reschedule(when): moves the deadline (CORO_AIO_NO_TIMEOUT: none).
+ *  @return CORO_OK; CORO_EINVAL for a NULL scope, a NaN when, or a scope not
+ *  active ("Cannot change state of expiring Timeout", "... expired ...",
+ *  "... finished ..."). */
+CORO_API int coro_aio_timeout_reschedule(coro_aio_timeout_scope *scope, double when);
+/** Timeout.when(): the deadline, CORO_AIO_NO_TIMEOUT for None. */
+CORO_API double coro_aio_timeout_when(const coro_aio_timeout_scope *scope);
+/** Timeout.expired(): true once the deadline has cancelled the task. */
+CORO_API bool coro_aio_timeout_expired(const coro_aio_timeout_scope *scope);
+/** repr(scope): "<Timeout [active] when=12.5>", "<Timeout [expiring]>", ...;
+ *  returns buf. */
+CORO_API char *coro_aio_timeout_repr(const coro_aio_timeout_scope *scope, char *buf, size_t size);
+
+/** `await asyncio.wait_for(f, timeout)` as Python 3.12 defines it: with
+ *  timeout <= 0, f's result if f is done, else f is cancelled and waited for
+ *  and TimeoutError is raised if it ended cancelled; otherwise `async with
+ *  timeout(timeout): return await f` (CORO_AIO_NO_TIMEOUT: no limit). On
+ *  timeout f is cancelled (the task awaiting it is, and cancels what it
+ *  awaits) and TimeoutError is raised.
+ *  @return CORO_OK with *result; CORO_THROWN with TimeoutError, f's
+ *  exception or CancelledError; CORO_EINVAL for a NULL or foreign f, a NaN
+ *  timeout, or outside a task. */
+CORO_API int coro_aio_wait_for(coro_aio_future *f, double timeout, void **result);
+
+/* Exception groups. ExceptionGroup derives from coro_Exception here and
+ * BaseExceptionGroup from coro_BaseException (Python's ExceptionGroup has
+ * both as bases; C types have one). */
+CORO_API extern const coro_exc_type coro_aio_BaseExceptionGroup; /* base: BaseException */
+CORO_API extern const coro_exc_type coro_aio_ExceptionGroup;     /* base: Exception */
+
+/** The sub-exceptions of an exception group (Python's eg.exceptions).
+ *  Lifetime: a group belongs to the loop whose task group raised it and is
+ *  freed with the loop's memory (after coro_aio_loop_close, when its last
+ *  future, task and handle are released). A group that escapes main through
+ *  coro_aio_run is handed to the caller: free it with
+ *  coro_aio_exception_group_free. Copies of the coro_exc all name the same
+ *  group; never modify it. */
+typedef struct coro_aio_exception_group {
+    size_t n;                  /* len(eg.exceptions), >= 1 */
+    const coro_exc *exceptions; /* n entries, in the order they were collected */
+} coro_aio_exception_group;
+
+/** The group an exception value carries, or NULL when e is not an exception
+ *  group (its type is neither ExceptionGroup nor BaseExceptionGroup). */
+CORO_API const coro_aio_exception_group *coro_aio_exception_group_get(const coro_exc *e);
+/** Frees a group handed over by coro_aio_run (and the groups nested in it);
+ *  ignored for anything else. */
+CORO_API void coro_aio_exception_group_free(const coro_exc *e);
+
+/** A task group (asyncio.TaskGroup), opaque. */
+typedef struct coro_aio_task_group coro_aio_task_group;
+/** The body of `async with TaskGroup() as g:`. */
+typedef void *(*coro_aio_task_group_fn)(coro *self, coro_aio_task_group *g, void *arg);
+
+/** `async with asyncio.TaskGroup() as g: return body(g)` in the running task:
+ *  runs body(self, g, arg) inside coro_try, then waits for every task of the
+ *  group. The first child that fails (an exception other than
+ *  CancelledError) cancels the other children and the task itself (the body's
+ *  await raises CancelledError; the group takes that cancel back when it
+ *  ends). An exception leaving the body also cancels the children. Cancelling
+ *  the task cancels every child. At the end, the failures (children's, then
+ *  the body's) are raised together as one ExceptionGroup("unhandled errors in
+ *  a TaskGroup (N sub-exceptions)"); a BaseExceptionGroup if one of them is
+ *  not an Exception; failing that, a CancelledError that must propagate.
+ *  @return CORO_OK with *result = body's value; CORO_THROWN with the group or
+ *  CancelledError in coro_exception(self); CORO_EINVAL for a NULL body or
+ *  outside a task ("TaskGroup <TaskGroup> cannot determine the parent
+ *  task"); CORO_ENOMEM. */
+CORO_API int coro_aio_task_group_run(coro_aio_task_group_fn body, void *arg,
+                                     void **result);
+
+/** g.create_task(fn(arg)): a task of the running loop that belongs to g.
+ *  @return a reference to the task (release it when done with it; the group
+ *  holds its own), or NULL: "TaskGroup <...> is finished" (all its tasks are
+ *  done and it is exiting or gone), "TaskGroup <...> is shutting down" (it
+ *  is cancelling its tasks), and create_task's errors, in
+ *  coro_aio_last_error(). */
+CORO_API coro_aio_future *coro_aio_task_group_create_task(coro_aio_task_group *g, coro_fn fn,
+                                                          void *arg,
+                                                          const coro_aio_task_options *opt);
+/** Keeps g valid after its scope ends (for create_task to report "is
+ *  finished"); returns g. */
+CORO_API coro_aio_task_group *coro_aio_task_group_ref(coro_aio_task_group *g);
+/** Gives back a reference from coro_aio_task_group_ref. */
+CORO_API void coro_aio_task_group_release(coro_aio_task_group *g);
+/** repr(g): "<TaskGroup tasks=2 errors=1 cancelling>"; returns buf. */
+CORO_API char *coro_aio_task_group_repr(const coro_aio_task_group *g, char *buf, size_t size);
 
 /* ======================================================================== */
 /* Errors nobody looked at                                                  */

@@ -79,6 +79,9 @@ struct coro_aio_future {
     bool is_task;
     bool is_gather; /* an aio_gather (combinators.c) */
     bool log_tb;
+    /* Set by the objects that embed a future only to be reference counted
+     * (wait.c, taskgroup.c): called instead of the free list at zero. */
+    void (*dtor)(coro_aio_future *f);
     void *result;
     coro_exc *exc;
     char *cancel_msg;
@@ -155,6 +158,8 @@ struct coro_aio_loop {
 
     size_t stack_size;
     int stack_mode;
+
+    struct aio_egroup *egroups; /* exception groups raised here (taskgroup.c) */
 };
 
 /* --- loop.c --- */
@@ -202,5 +207,16 @@ void coro__aio_gather_free(coro_aio_future *f);
 void coro__aio_task_step(aio_task *t);
 void coro__aio_task_free(aio_task *t);
 void coro__aio_task_destroy_pending(coro_aio_loop *loop);
+
+/* --- wait.c, timeouts.c, taskgroup.c --- */
+/* The running coroutine, when it runs inside a task of the running loop. */
+int coro__aio_self(const char *what, coro **self);
+/* Raises *e in self's body and catches it: returns CORO_THROWN with *e in
+ * coro_exception(self) (context recorded as for any raise). */
+int coro__aio_throw(coro *self, const coro_exc *e);
+/* The loop's memory goes: free the exception groups raised on it. */
+void coro__aio_egroups_free(coro_aio_loop *loop);
+/* coro_aio_run hands the group in *e (if any) to its caller. */
+void coro__aio_egroup_detach(coro_aio_loop *loop, const coro_exc *e);
 
 #endif /* CORO_AIO_INT_H */

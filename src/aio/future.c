@@ -109,6 +109,10 @@ void coro_aio_future_release(coro_aio_future *f)
         if (--f->refs > 0)
             return;
     }
+    if (f->dtor != NULL) {
+        f->dtor(f);
+        return;
+    }
     if (f->is_task) {
         coro__aio_task_free((aio_task *)f);
         return;

@@ -91,6 +91,7 @@ static void loop_free(coro_aio_loop *loop)
         loop->free_tasks = (aio_task *)t->fut.next_free;
         free(t);
     }
+    coro__aio_egroups_free(loop);
     pthread_mutex_destroy(&loop->ts_lock);
     free(loop);
 }

@@ -100,6 +100,8 @@ int coro_aio_run(coro_fn main, void *arg, const coro_aio_loop_options *opt, void
     cancel_all_tasks(loop);
     run_noop_task(loop); /* shutdown_asyncgens() */
     run_noop_task(loop); /* shutdown_default_executor() */
+    if (rc == CORO_RAISED && exc != NULL)
+        coro__aio_egroup_detach(loop, exc); /* the caller owns it now */
     coro_aio_loop_close(loop);
     return rc;
 }
