@@ -154,12 +154,14 @@ static void *gather_main(coro *self, void *arg)
     return NULL;
 }
 
+/* On the virtual clock only: the order depends on sleeps 10 ms apart, which a
+ * loaded machine (or Valgrind) can reorder on the real clock. */
 START_TEST(test_gather)
 {
-    for (int clock = 0; clock < 2; clock++) {
+    {
         tr_reset(&tr);
         coro_aio_loop_options o = CORO_AIO_LOOP_OPTIONS_INIT;
-        o.clock = clock;
+        o.clock = CORO_AIO_CLOCK_VIRTUAL;
         ck_assert_int_eq(coro_aio_run(gather_main, NULL, &o, NULL, NULL), CORO_OK);
         ck_assert_str_eq(tr.buf,
                          "c done; b done; a done; results ['a', 'b', 'c']; x done; "
