@@ -383,7 +383,8 @@ CORO_API int coro_aio_gather_item(const coro_aio_future *g, size_t i, void **val
  * Calls that wait (marked "in a task") must run in a task body, as
  * coro_aio_await: they return CORO_OK, CORO_THROWN with the exception in
  * coro_exception(coro_current()) (CancelledError, or the RuntimeError asyncio
- * raises there), or CORO_EINVAL outside a task. Calls that do not wait work
+ * raises there), CORO_EINVAL outside a task, or CORO_ENOMEM when no waiter
+ * future could be allocated. Calls that do not wait work
  * anywhere on the loop's thread; where asyncio raises RuntimeError or
  * ValueError for misuse they return CORO_EINVAL with "RuntimeError: ..." /
  * "ValueError: ..." in coro_aio_last_error(). Waiting allocates one future

@@ -99,7 +99,8 @@ static void *ev_waiter(coro *self, void *arg)
  *     p('main after sleep')
  *     e.clear(); p('is_set', e.is_set())
  *     await t1; await t2
- * -> (3.11.7) is_set False; a waits; b waits; set; main after set; a woke True True; b woke True True; main after sleep; is_set False
+ * -> (3.11.7) is_set False; a waits; b waits; set; main after set; a woke True True; b woke
+ *    True True; main after sleep; is_set False
  */
 static void *event_basic(coro *self, void *arg)
 {
@@ -180,7 +181,8 @@ static void *ev_late(coro *self, void *arg)
  *     p('late done?', t.done()); t.cancel()
  *     try: await t
  *     except asyncio.CancelledError: p('late cancelled')
- * -> (3.11.7) set and cleared; a woke, is_set False; b woke, is_set False; late done? False; late cancelled
+ * -> (3.11.7) set and cleared; a woke, is_set False; b woke, is_set False; late done? False;
+ *    late cancelled
  */
 static void *event_set_then_clear(coro *self, void *arg)
 {
@@ -270,7 +272,8 @@ static void *ev_timed_waiter(coro *self, void *arg)
  *         await asyncio.sleep(2.5); p('set at %.1f' % (loop.time() - t0)); e.set()
  *     async def waiter(tag):
  *         await e.wait(); p(tag, 'woke at %.1f' % (loop.time() - t0))
- *     ts = [asyncio.create_task(waiter('w1')), asyncio.create_task(setter()), asyncio.create_task(waiter('w2'))]
+ *     ts = [asyncio.create_task(waiter('w1')), asyncio.create_task(setter()),
+ *           asyncio.create_task(waiter('w2'))]
  *     await asyncio.gather(*ts)
  * -> (3.11.7) set at 2.5; w1 woke at 2.5; w2 woke at 2.5
  */
@@ -297,7 +300,8 @@ static void *event_timed(coro *self, void *arg)
  *     l.release(); p('locked', l.locked())
  *     try: l.release()
  *     except RuntimeError as e: p('release:', e)
- * -> (3.11.7) locked False; acquire True locked True; locked False; release: Lock is not acquired.
+ * -> (3.11.7) locked False; acquire True locked True; locked False; release: Lock is not
+ *    acquired.
  */
 static void *lock_basic(coro *self, void *arg)
 {
@@ -332,7 +336,8 @@ static void *lk_worker(coro *self, void *arg)
  *         p(tag, 'has'); await asyncio.sleep(0); p(tag, 'releases'); l.release()
  *     ts = [asyncio.create_task(worker(x)) for x in 'abc']
  *     await asyncio.gather(*ts); p('locked', l.locked())
- * -> (3.11.7) a wants; a has; b wants; c wants; a releases; b has; b releases; c has; c releases; locked False
+ * -> (3.11.7) a wants; a has; b wants; c wants; a releases; b has; b releases; c has; c
+ *    releases; locked False
  */
 static void *lock_fifo(coro *self, void *arg)
 {
@@ -411,7 +416,8 @@ static void *lk_waiter_rr(coro *self, void *arg)
  *     l = asyncio.Lock()
  *     await l.acquire()
  *     async def waiter():
- *         await l.acquire(); p('waiter has'); await asyncio.sleep(0); l.release(); p('waiter released')
+ *         await l.acquire(); p('waiter has'); await asyncio.sleep(0)
+ *         l.release(); p('waiter released')
  *     t = asyncio.create_task(waiter()); await asyncio.sleep(0)
  *     l.release(); p('main released'); await l.acquire(); p('main has again')
  *     l.release(); await t
@@ -460,7 +466,8 @@ static void *lk_waiter_tag(coro *self, void *arg)
  *     l.release(); b.cancel(); p('released and cancelled b')
  *     await asyncio.gather(b, c, return_exceptions=True)
  *     p('locked', l.locked(), 'b cancelled', b.cancelled())
- * -> (3.11.7) released and cancelled b; b cancelled, locked False; c has; locked False b cancelled True
+ * -> (3.11.7) released and cancelled b; b cancelled, locked False; c has; locked False b
+ *    cancelled True
  */
 static void *lock_cancel_after_wake(coro *self, void *arg)
 {
@@ -653,7 +660,8 @@ static void *lk_acq_rel(coro *self, void *arg)
  *     except RuntimeError as e:
  *         s = str(e); p('RuntimeError:', s[:s.index(' at ')], s[s.index('['):])
  *     l.release()
- * -> (3.11.7) RuntimeError: <asyncio.locks.Lock object [locked]> is bound to a different event loop
+ * -> (3.11.7) RuntimeError: <asyncio.locks.Lock object [locked]> is bound to a different event
+ *    loop
  */
 static void *lock_other_loop(coro *self, void *arg)
 {
@@ -694,7 +702,8 @@ static void *sem_worker(coro *self, void *arg)
  *         await asyncio.sleep(0); s.release(); p(tag, 'out')
  *     await asyncio.gather(*[asyncio.create_task(worker(x)) for x in 'abc'])
  *     p('value', s._value, 'locked', s.locked())
- * -> (3.11.7) a in, value 1 locked False; b in, value 0 locked True; a out; b out; c in, value 1 locked False; c out; value 2 locked False
+ * -> (3.11.7) a in, value 1 locked False; b in, value 0 locked True; a out; b out; c in, value
+ *    1 locked False; c out; value 2 locked False
  */
 static void *sem_basic(coro *self, void *arg)
 {
@@ -723,7 +732,8 @@ static const char *value_error(void)
  *     except ValueError as e: p('ValueError:', e)
  *     await b.acquire(); b.release(); p('bounded value', b._value)
  *     s = asyncio.Semaphore(0); s.release(); p('plain value', s._value)
- * -> (3.11.7) ValueError: Semaphore initial value must be >= 0; ValueError: BoundedSemaphore released too many times; bounded value 1; plain value 1
+ * -> (3.11.7) ValueError: Semaphore initial value must be >= 0; ValueError: BoundedSemaphore
+ *    released too many times; bounded value 1; plain value 1
  */
 static void *sem_errors(coro *self, void *arg)
 {
@@ -796,7 +806,8 @@ static void *sem_cancel_after_wake(coro *self, void *arg)
  *     await asyncio.sleep(0); await asyncio.sleep(0)
  *     s.release(); p('third released')
  *     await asyncio.gather(*ts); p('value', s._value)
- * -> (3.11.7) two released, value 0 locked True; a in, value 0; b in, value 0; third released; c in, value 0; value 0
+ * -> (3.11.7) two released, value 0 locked True; a in, value 0; b in, value 0; third released;
+ *    c in, value 0; value 0
  */
 static void *sem_release_many(coro *self, void *arg)
 {
@@ -834,12 +845,14 @@ static void *sem_waiter_no(coro *self, void *arg)
  *     s = asyncio.Semaphore(1)
  *     await s.acquire()
  *     async def waiter(tag):
- *         p(tag, 'wants, locked', s.locked()); await s.acquire(); p(tag, 'in'); await asyncio.sleep(0); s.release()
+ *         p(tag, 'wants, locked', s.locked()); await s.acquire(); p(tag, 'in')
+ *         await asyncio.sleep(0); s.release()
  *     a = asyncio.create_task(waiter('a')); await asyncio.sleep(0)
  *     s.release(); p('released, value', s._value, 'locked', s.locked())
  *     b = asyncio.create_task(waiter('b'))
  *     await asyncio.gather(a, b); p('value', s._value)
- * -> (3.11.7) a wants, locked True; released, value 0 locked True; a in; b wants, locked True; b in; value 1
+ * -> (3.11.7) a wants, locked True; released, value 0 locked True; a in; b wants, locked True;
+ *    b in; value 1
  */
 static void *sem_no_overtake(coro *self, void *arg)
 {
@@ -918,7 +931,8 @@ static void *bsem_waiter(coro *self, void *arg)
  *     await t; p('value', s._value)
  *     try: s.release()
  *     except ValueError as e: p('ValueError:', e)
- * -> (3.11.7) value 0; value 1; waiter in, value 2; value 2; ValueError: BoundedSemaphore released too many times
+ * -> (3.11.7) value 0; value 1; waiter in, value 2; value 2; ValueError: BoundedSemaphore
+ *    released too many times
  */
 static void *bounded_with_waiters(coro *self, void *arg)
 {
@@ -969,7 +983,8 @@ static void *cv_waiter(coro *self, void *arg)
  *     await c.acquire(); p('main notifies'); c.notify(); await asyncio.sleep(0)
  *     p('main still holds'); c.release()
  *     await t; p('locked', c.locked())
- * -> (3.11.7) waiter waits; main notifies; main still holds; waiter woke True locked True; locked False
+ * -> (3.11.7) waiter waits; main notifies; main still holds; waiter woke True locked True;
+ *    locked False
  */
 static void *cond_basic(coro *self, void *arg)
 {
@@ -1054,7 +1069,8 @@ static const char *runtime_error(void)
  *     except RuntimeError as e: p('notify:', e)
  *     try: c.notify_all()
  *     except RuntimeError as e: p('notify_all:', e)
- * -> (3.11.7) wait: cannot wait on un-acquired lock; notify: cannot notify on un-acquired lock; notify_all: cannot notify on un-acquired lock
+ * -> (3.11.7) wait: cannot wait on un-acquired lock; notify: cannot notify on un-acquired lock;
+ *    notify_all: cannot notify on un-acquired lock
  */
 static void *cond_unacquired(coro *self, void *arg)
 {
@@ -1149,7 +1165,8 @@ static void *cv_waiter_cancel(coro *self, void *arg)
  *     t = asyncio.create_task(waiter()); await asyncio.sleep(0)
  *     await c.acquire(); t.cancel('bye'); await asyncio.sleep(0); await asyncio.sleep(0)
  *     p('main releases'); c.release()
- *     await asyncio.gather(t, return_exceptions=True); p('locked', c.locked(), 'cancelled', t.cancelled())
+ *     await asyncio.gather(t, return_exceptions=True)
+ *     p('locked', c.locked(), 'cancelled', t.cancelled())
  * -> (3.11.7) main releases; waiter cancelled ('bye',) locked True; locked False cancelled True
  */
 static void *cond_cancel_reacquires(coro *self, void *arg)

@@ -80,7 +80,8 @@ static int getnw(void)
  *     try: q.put_nowait(3)
  *     except asyncio.QueueFull: p('QueueFull')
  *     p('got', q.get_nowait(), q.get_nowait(), 'empty', q.empty())
- * -> (3.11.7) empty True full False qsize 0 maxsize 2; QueueEmpty ''; empty False full True qsize 2; QueueFull; got 1 2 empty True
+ * -> (3.11.7) empty True full False qsize 0 maxsize 2; QueueEmpty ''; empty False full True
+ *    qsize 2; QueueFull; got 1 2 empty True
  */
 static void *q_nowait(coro *self, void *arg)
 {
@@ -114,7 +115,8 @@ static void *q_nowait(coro *self, void *arg)
  *         s = 0
  *         while not q.empty(): s += q.get_nowait()
  *         p('sum', s)
- * -> (3.11.7) maxsize 0 qsize 100 full False; sum 4950; maxsize -3 qsize 100 full False; sum 4950
+ * -> (3.11.7) maxsize 0 qsize 100 full False; sum 4950; maxsize -3 qsize 100 full False; sum
+ *    4950
  */
 static void *q_unbounded(coro *self, void *arg)
 {
@@ -177,7 +179,8 @@ static void *consumer(coro *self, void *arg)
  *             if item is None: break
  *             await asyncio.sleep(0)
  *     await asyncio.gather(asyncio.create_task(producer()), asyncio.create_task(consumer()))
- * -> (3.11.7) put 0 qsize 1; put 1 qsize 2; get 0; put 2 qsize 2; get 1; put 3 qsize 2; get 2; put 4 qsize 2; get 3; producer done; get 4; get None
+ * -> (3.11.7) put 0 qsize 1; put 1 qsize 2; get 0; put 2 qsize 2; get 1; put 3 qsize 2; get 2;
+ *    put 4 qsize 2; get 3; producer done; get 4; get None
  */
 static void *q_producer_consumer(coro *self, void *arg)
 {
@@ -391,7 +394,8 @@ static void *join_worker(coro *self, void *arg)
  *     await asyncio.gather(*ws, return_exceptions=True)
  *     try: q.task_done()
  *     except ValueError as e: p('ValueError:', e)
- * -> (3.11.7) b done 0.5 at 0.5; a done 1.0 at 1.0; b done 2.0 at 2.5; joined at 2.5; join again returns at once; ValueError: task_done() called too many times
+ * -> (3.11.7) b done 0.5 at 0.5; a done 1.0 at 1.0; b done 2.0 at 2.5; joined at 2.5; join
+ *    again returns at once; ValueError: task_done() called too many times
  */
 static void *q_join(coro *self, void *arg)
 {
@@ -474,7 +478,8 @@ static void *putter_c(coro *self, void *arg)
  *     a = asyncio.create_task(putter('a')); b = asyncio.create_task(putter('b'))
  *     await asyncio.sleep(0)
  *     p('got', q.get_nowait()); a.cancel()
- *     await asyncio.gather(a, b, return_exceptions=True); p('got', q.get_nowait(), 'empty', q.empty())
+ *     await asyncio.gather(a, b, return_exceptions=True)
+ *     p('got', q.get_nowait(), 'empty', q.empty())
  * -> (3.11.7) got x; a cancelled, full False; b put; got b empty True
  */
 static void *q_putter_cancel_after_wake(coro *self, void *arg)
