@@ -371,8 +371,8 @@ CORO_API int coro_aio_gather_item(const coro_aio_future *g, size_t i, void **val
 /* Synchronisation primitives and queues (asyncio.locks, asyncio.queues)   */
 /* ======================================================================== */
 
-/* Event, Lock, Semaphore, BoundedSemaphore, Condition and Queue (FIFO, LIFO,
- * priority) with CPython 3.11's rules: FIFO wake-up order, the waiter
+/* Event, Lock, Semaphore, BoundedSemaphore, Condition, Barrier and Queue
+ * (FIFO, LIFO, priority) with CPython 3.11's rules: FIFO wake-up order, the waiter
  * bookkeeping of locks.py and queues.py, and the 3.11 fixes by which a waiter
  * that is cancelled after it was woken passes the wake-up on (for Condition,
  * the 3.13 fix, see docs/aio.md). Objects are not tied to a loop when
@@ -504,6 +504,41 @@ CORO_API int coro_aio_condition_wait_for(coro_aio_condition *c, coro_aio_predica
 CORO_API int coro_aio_condition_notify(coro_aio_condition *c, size_t n);
 /** Condition.notify_all(). Returns as coro_aio_condition_notify. */
 CORO_API int coro_aio_condition_notify_all(coro_aio_condition *c);
+
+/* --- Barrier --- */
+
+/** asyncio.Barrier. */
+typedef struct coro_aio_barrier coro_aio_barrier;
+/* asyncio.BrokenBarrierError (base: RuntimeError). */
+CORO_API extern const coro_exc_type coro_aio_BrokenBarrierError;
+
+/** Creates a barrier for `parties` tasks (asyncio.Barrier(parties)).
+ *  @return CORO_OK; CORO_EINVAL for a NULL out or parties < 1 ("ValueError:
+ *  parties must be > 0"); CORO_ENOMEM. */
+CORO_API int coro_aio_barrier_new(coro_aio_barrier **out, long parties);
+/** Frees b. @return CORO_OK (also for NULL); CORO_EBUSY while tasks are in
+ *  its wait, reset or abort. */
+CORO_API int coro_aio_barrier_free(coro_aio_barrier *b);
+/** In a task: waits until `parties` tasks wait, then all pass
+ *  (await Barrier.wait()); *index (may be NULL) gets this task's arrival
+ *  number, 0 to parties-1. Tasks arriving while the others drain out wait
+ *  for the next round. @return CORO_OK; CORO_THROWN (CancelledError;
+ *  BrokenBarrierError "Barrier aborted" for a broken barrier, "Abort or
+ *  reset of barrier" for waiters of an abort or reset); CORO_EINVAL. */
+CORO_API int coro_aio_barrier_wait(coro_aio_barrier *b, long *index);
+/** In a task: back to the empty state; tasks waiting get BrokenBarrierError
+ *  (await Barrier.reset()). Also repairs a broken barrier. Returns as
+ *  coro_aio_barrier_wait without the BrokenBarrierError. */
+CORO_API int coro_aio_barrier_reset(coro_aio_barrier *b);
+/** In a task: breaks the barrier; waiting and later tasks get
+ *  BrokenBarrierError (await Barrier.abort()). Returns as reset. */
+CORO_API int coro_aio_barrier_abort(coro_aio_barrier *b);
+/** Barrier.parties. */
+CORO_API long coro_aio_barrier_parties(const coro_aio_barrier *b);
+/** Tasks waiting for the round to fill (Barrier.n_waiting); 0 while it drains. */
+CORO_API long coro_aio_barrier_n_waiting(const coro_aio_barrier *b);
+/** True once aborted and not reset (Barrier.broken). */
+CORO_API bool coro_aio_barrier_broken(const coro_aio_barrier *b);
 
 /* --- Queue, LifoQueue, PriorityQueue --- */
 

@@ -1,4 +1,4 @@
-/* locks.c - asyncio.locks: Event, Lock, Semaphore, BoundedSemaphore, Condition.
+/* locks.c - asyncio.locks: Event, Lock, Semaphore, BoundedSemaphore, Condition, Barrier.
  * SPDX-License-Identifier: MIT
  *
  * Each function follows the Python 3.11.7 method of the same name line by
@@ -586,4 +586,151 @@ int coro_aio_condition_notify_all(coro_aio_condition *c)
     if (c == NULL)
         return coro__aio_fail(CORO_EINVAL, "condition_notify_all: condition is NULL");
     return coro_aio_condition_notify(c, c->waiters.n);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Barrier                                                                  */
+/* ------------------------------------------------------------------------ */
+
+const coro_exc_type coro_aio_BrokenBarrierError = {"BrokenBarrierError", &coro_RuntimeError};
+
+enum { B_FILLING, B_DRAINING, B_RESETTING, B_BROKEN };
+
+/* asyncio.Barrier: a condition of its own, the state (_BarrierState) and
+ * the count of tasks inside wait(). */
+struct coro_aio_barrier {
+    coro_aio_condition *cond;
+    long parties;
+    long count;
+    int state;
+};
+
+int coro_aio_barrier_new(coro_aio_barrier **out, long parties)
+{
+    if (out == NULL)
+        return coro__aio_fail(CORO_EINVAL, "barrier_new: out is NULL");
+    if (parties < 1)
+        return coro__aio_fail(CORO_EINVAL, "barrier_new: ValueError: parties must be > 0");
+    coro_aio_barrier *b = calloc(1, sizeof *b);
+    if (b == NULL || coro_aio_condition_new(&b->cond, NULL) < 0) {
+        free(b);
+        return coro__aio_fail(CORO_ENOMEM, "barrier_new: could not allocate the barrier");
+    }
+    b->parties = parties;
+    *out = b;
+    return CORO_OK;
+}
+
+int coro_aio_barrier_free(coro_aio_barrier *b)
+{
+    if (b == NULL)
+        return CORO_OK;
+    if (b->count || b->cond->waiters.n || b->cond->lock->waiters.n)
+        return coro__aio_fail(CORO_EBUSY, "barrier_free: tasks still wait on the barrier; "
+                                          "free it once they are done");
+    coro_aio_condition_free(b->cond);
+    free(b);
+    return CORO_OK;
+}
+
+long coro_aio_barrier_parties(const coro_aio_barrier *b)
+{
+    return b ? b->parties : 0;
+}
+
+long coro_aio_barrier_n_waiting(const coro_aio_barrier *b)
+{
+    return b && b->state == B_FILLING ? b->count : 0;
+}
+
+bool coro_aio_barrier_broken(const coro_aio_barrier *b)
+{
+    return b != NULL && b->state == B_BROKEN;
+}
+
+static bool not_draining(void *arg)
+{
+    const coro_aio_barrier *b = arg;
+    return b->state != B_DRAINING && b->state != B_RESETTING;
+}
+
+static bool not_filling(void *arg)
+{
+    return ((const coro_aio_barrier *)arg)->state != B_FILLING;
+}
+
+/* _exit: the last task out ends draining or resetting. */
+static void barrier_exit(coro_aio_barrier *b)
+{
+    if (b->count == 0) {
+        if (b->state == B_RESETTING || b->state == B_DRAINING)
+            b->state = B_FILLING;
+        cond_notify(b->cond, b->cond->waiters.n);
+    }
+}
+
+int coro_aio_barrier_wait(coro_aio_barrier *b, long *index)
+{
+    if (b == NULL)
+        return coro__aio_fail(CORO_EINVAL, "barrier_wait: barrier is NULL");
+    /* async with self._cond: */
+    int rc = coro_aio_condition_acquire(b->cond);
+    if (rc != CORO_OK)
+        return rc;
+    /* _block */
+    rc = coro_aio_condition_wait_for(b->cond, not_draining, b);
+    if (rc == CORO_OK && b->state == B_BROKEN)
+        rc = coro__aio_throw_new(&coro_aio_BrokenBarrierError, "Barrier aborted");
+    if (rc != CORO_OK) {
+        coro_aio_lock_release(b->cond->lock);
+        return rc;
+    }
+    long i = b->count++;
+    if (i + 1 == b->parties) {
+        /* _release */
+        b->state = B_DRAINING;
+        cond_notify(b->cond, b->cond->waiters.n);
+    } else {
+        /* _wait */
+        rc = coro_aio_condition_wait_for(b->cond, not_filling, b);
+        if (rc == CORO_OK && (b->state == B_BROKEN || b->state == B_RESETTING))
+            rc = coro__aio_throw_new(&coro_aio_BrokenBarrierError, "Abort or reset of barrier");
+    }
+    /* finally */
+    b->count--;
+    barrier_exit(b);
+    coro_aio_lock_release(b->cond->lock);
+    if (rc == CORO_OK && index != NULL)
+        *index = i;
+    return rc;
+}
+
+int coro_aio_barrier_reset(coro_aio_barrier *b)
+{
+    if (b == NULL)
+        return coro__aio_fail(CORO_EINVAL, "barrier_reset: barrier is NULL");
+    int rc = coro_aio_condition_acquire(b->cond);
+    if (rc != CORO_OK)
+        return rc;
+    if (b->count > 0) {
+        if (b->state != B_RESETTING)
+            b->state = B_RESETTING;
+    } else
+        b->state = B_FILLING;
+    cond_notify(b->cond, b->cond->waiters.n);
+    coro_aio_lock_release(b->cond->lock);
+    return CORO_OK;
+}
+
+int coro_aio_barrier_abort(coro_aio_barrier *b)
+{
+    if (b == NULL)
+        return coro__aio_fail(CORO_EINVAL, "barrier_abort: barrier is NULL");
+    int rc = coro_aio_condition_acquire(b->cond);
+    if (rc != CORO_OK)
+        return rc;
+    b->state = B_BROKEN;
+    cond_notify(b->cond, b->cond->waiters.n);
+    coro_aio_lock_release(b->cond->lock);
+    return CORO_OK;
 }

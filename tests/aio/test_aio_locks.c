@@ -1,4 +1,4 @@
-/* test_aio_locks.c - Event, Lock, Semaphore, BoundedSemaphore, Condition.
+/* test_aio_locks.c - Event, Lock, Semaphore, BoundedSemaphore, Condition, Barrier.
  * SPDX-License-Identifier: MIT
  *
  * Table-driven transcript cases: each runs the C version of the Python
@@ -1324,6 +1324,253 @@ static void *cond_shared_lock(coro *self, void *arg)
 }
 
 /* ======================================================================== */
+/* Barrier                                                                  */
+/* ======================================================================== */
+
+static coro_aio_barrier *B;
+
+static const char *broken_error(coro *self)
+{
+    return coro_exc_matches(coro_exception(self)->type, &coro_aio_BrokenBarrierError)
+               ? coro_exception(self)->message
+               : NULL;
+}
+
+static void *br_basic(coro *self, void *arg)
+{
+    P("%s arrives", (char *)arg);
+    long i;
+    TRY(coro_aio_barrier_wait(B, &i));
+    P("%s passes %ld n_waiting %ld", (char *)arg, i, coro_aio_barrier_n_waiting(B));
+    return NULL;
+}
+
+/*
+ * async def barrier_basic():
+ *     b = asyncio.Barrier(3)
+ *     p('parties', b.parties, 'n_waiting', b.n_waiting, 'broken', b.broken)
+ *     async def w(tag):
+ *         p(tag, 'arrives'); i = await b.wait(); p(tag, 'passes', i, 'n_waiting', b.n_waiting)
+ *     ts = [asyncio.create_task(w(x)) for x in 'abc']
+ *     await asyncio.sleep(0); p('n_waiting', b.n_waiting)
+ *     await asyncio.gather(*ts); p('n_waiting', b.n_waiting, 'broken', b.broken)
+ * -> (3.11.7) parties 3 n_waiting 0 broken False; a arrives; b arrives; c arrives; c passes 2
+ *    n_waiting 0; n_waiting 0; a passes 0 n_waiting 0; b passes 1 n_waiting 0; n_waiting 0
+ *    broken False
+ */
+static void *barrier_basic(coro *self, void *arg)
+{
+    (void)arg;
+    coro_aio_barrier_new(&B, 3);
+    P("parties %ld n_waiting %ld broken %s", coro_aio_barrier_parties(B),
+      coro_aio_barrier_n_waiting(B), tf(coro_aio_barrier_broken(B)));
+    spawn(br_basic, "a");
+    spawn(br_basic, "b");
+    spawn(br_basic, "c");
+    SLEEP0();
+    P("n_waiting %ld", coro_aio_barrier_n_waiting(B));
+    TRY(gather(0, 3));
+    P("n_waiting %ld broken %s", coro_aio_barrier_n_waiting(B), tf(coro_aio_barrier_broken(B)));
+    return NULL;
+}
+
+static void *br_rounds(coro *self, void *arg)
+{
+    for (int r = 0; r < 3; r++) {
+        long i;
+        TRY(coro_aio_barrier_wait(B, &i));
+        P("%s round %d index %ld", (char *)arg, r, i);
+        if (strcmp(arg, "a") == 0)
+            SLEEP0();
+    }
+    return NULL;
+}
+
+/*
+ * async def barrier_rounds():
+ *     b = asyncio.Barrier(2)
+ *     async def w(tag):
+ *         for r in range(3):
+ *             i = await b.wait(); p(tag, 'round', r, 'index', i)
+ *             if tag == 'a': await asyncio.sleep(0)
+ *     await asyncio.gather(asyncio.create_task(w('a')), asyncio.create_task(w('b')))
+ * -> (3.11.7) b round 0 index 1; a round 0 index 0; a round 1 index 1; b round 1 index 0; a
+ *    round 2 index 1; b round 2 index 0
+ */
+static void *barrier_rounds(coro *self, void *arg)
+{
+    (void)arg;
+    coro_aio_barrier_new(&B, 2);
+    spawn(br_rounds, "a");
+    spawn(br_rounds, "b");
+    TRY(gather(0, 2));
+    return NULL;
+}
+
+static void *br_abort(coro *self, void *arg)
+{
+    if (coro_aio_barrier_wait(B, NULL) != CORO_OK) {
+        if (broken_error(self) == NULL)
+            coro_reraise(self);
+        P("%s BrokenBarrierError: %s", (char *)arg, broken_error(self));
+    }
+    return NULL;
+}
+
+/*
+ * async def barrier_abort():
+ *     b = asyncio.Barrier(3)
+ *     async def w(tag):
+ *         try: await b.wait()
+ *         except asyncio.BrokenBarrierError as e: p(tag, 'BrokenBarrierError:', e)
+ *     ts = [asyncio.create_task(w(x)) for x in 'ab']
+ *     await asyncio.sleep(0)
+ *     await b.abort(); p('aborted, broken', b.broken, 'n_waiting', b.n_waiting)
+ *     await asyncio.gather(*ts)
+ *     try: await b.wait()
+ *     except asyncio.BrokenBarrierError as e: p('late BrokenBarrierError:', e)
+ *     await b.reset(); p('reset, broken', b.broken)
+ * -> (3.11.7) aborted, broken True n_waiting 0; a BrokenBarrierError: Abort or reset of
+ *    barrier; b BrokenBarrierError: Abort or reset of barrier; late BrokenBarrierError: Barrier
+ *    aborted; reset, broken False
+ */
+static void *barrier_abort(coro *self, void *arg)
+{
+    (void)arg;
+    coro_aio_barrier_new(&B, 3);
+    spawn(br_abort, "a");
+    spawn(br_abort, "b");
+    SLEEP0();
+    TRY(coro_aio_barrier_abort(B));
+    P("aborted, broken %s n_waiting %ld", tf(coro_aio_barrier_broken(B)),
+      coro_aio_barrier_n_waiting(B));
+    TRY(gather(0, 2));
+    if (coro_aio_barrier_wait(B, NULL) != CORO_OK) {
+        if (broken_error(self) == NULL)
+            coro_reraise(self);
+        P("late BrokenBarrierError: %s", broken_error(self));
+    }
+    TRY(coro_aio_barrier_reset(B));
+    P("reset, broken %s", tf(coro_aio_barrier_broken(B)));
+    return NULL;
+}
+
+static void *br_reset(coro *self, void *arg)
+{
+    long i;
+    if (coro_aio_barrier_wait(B, &i) != CORO_OK) {
+        if (broken_error(self) == NULL)
+            coro_reraise(self);
+        P("%s BrokenBarrierError: %s", (char *)arg, broken_error(self));
+        return NULL;
+    }
+    P("%s passes %ld", (char *)arg, i);
+    return NULL;
+}
+
+/*
+ * async def barrier_reset():
+ *     b = asyncio.Barrier(3)
+ *     async def w(tag):
+ *         try: i = await b.wait(); p(tag, 'passes', i)
+ *         except asyncio.BrokenBarrierError as e: p(tag, 'BrokenBarrierError:', e)
+ *     ts = [asyncio.create_task(w(x)) for x in 'ab']
+ *     await asyncio.sleep(0)
+ *     await b.reset(); p('reset, n_waiting', b.n_waiting)
+ *     await asyncio.gather(*ts)
+ *     ts = [asyncio.create_task(w(x)) for x in 'cde']
+ *     await asyncio.gather(*ts); p('broken', b.broken)
+ * -> (3.11.7) reset, n_waiting 0; a BrokenBarrierError: Abort or reset of barrier; b
+ *    BrokenBarrierError: Abort or reset of barrier; e passes 2; c passes 0; d passes 1; broken
+ *    False
+ */
+static void *barrier_reset(coro *self, void *arg)
+{
+    (void)arg;
+    coro_aio_barrier_new(&B, 3);
+    spawn(br_reset, "a");
+    spawn(br_reset, "b");
+    SLEEP0();
+    TRY(coro_aio_barrier_reset(B));
+    P("reset, n_waiting %ld", coro_aio_barrier_n_waiting(B));
+    TRY(gather(0, 2));
+    spawn(br_reset, "c");
+    spawn(br_reset, "d");
+    spawn(br_reset, "e");
+    TRY(gather(2, 3));
+    P("broken %s", tf(coro_aio_barrier_broken(B)));
+    return NULL;
+}
+
+static void *br_cancel(coro *self, void *arg)
+{
+    long i;
+    if (coro_aio_barrier_wait(B, &i) != CORO_OK) {
+        if (is_cancel(self))
+            P("%s cancelled, n_waiting %ld", (char *)arg, coro_aio_barrier_n_waiting(B));
+        coro_reraise(self);
+    }
+    P("%s passes %ld", (char *)arg, i);
+    return NULL;
+}
+
+/*
+ * async def barrier_cancel():
+ *     b = asyncio.Barrier(2)
+ *     async def w(tag):
+ *         try: i = await b.wait(); p(tag, 'passes', i)
+ *         except asyncio.CancelledError: p(tag, 'cancelled, n_waiting', b.n_waiting); raise
+ *     t = asyncio.create_task(w('a')); await asyncio.sleep(0)
+ *     p('n_waiting', b.n_waiting); t.cancel()
+ *     await asyncio.gather(t, return_exceptions=True)
+ *     p('n_waiting', b.n_waiting)
+ *     await asyncio.gather(asyncio.create_task(w('b')), asyncio.create_task(w('c')))
+ * -> (3.11.7) n_waiting 1; a cancelled, n_waiting 0; n_waiting 0; c passes 1; b passes 0
+ */
+static void *barrier_cancel(coro *self, void *arg)
+{
+    (void)arg;
+    coro_aio_barrier_new(&B, 2);
+    coro_aio_future *t = spawn(br_cancel, "a");
+    SLEEP0();
+    P("n_waiting %ld", coro_aio_barrier_n_waiting(B));
+    coro_aio_future_cancel(t, NULL);
+    TRY(gather(0, 1));
+    P("n_waiting %ld", coro_aio_barrier_n_waiting(B));
+    spawn(br_cancel, "b");
+    spawn(br_cancel, "c");
+    TRY(gather(1, 2));
+    return NULL;
+}
+
+/*
+ * async def barrier_errors():
+ *     for n in (0, -1):
+ *         try: asyncio.Barrier(n)
+ *         except ValueError as e: p('ValueError:', e)
+ *     b = asyncio.Barrier(1)
+ *     p('wait', await b.wait(), await b.wait(), 'n_waiting', b.n_waiting)
+ * -> (3.11.7) ValueError: parties must be > 0; ValueError: parties must be > 0; wait 0 0
+ *    n_waiting 0
+ */
+static void *barrier_errors(coro *self, void *arg)
+{
+    (void)arg;
+    long ns[] = {0, -1};
+    for (int k = 0; k < 2; k++) {
+        coro_aio_barrier *x = NULL;
+        if (coro_aio_barrier_new(&x, ns[k]) == CORO_EINVAL && x == NULL)
+            P("%s", value_error());
+    }
+    coro_aio_barrier_new(&B, 1);
+    long i = -1, j = -1;
+    TRY(coro_aio_barrier_wait(B, &i));
+    TRY(coro_aio_barrier_wait(B, &j));
+    P("wait %ld %ld n_waiting %ld", i, j, coro_aio_barrier_n_waiting(B));
+    return NULL;
+}
+
+/* ======================================================================== */
 /* The table                                                                */
 /* ======================================================================== */
 
@@ -1404,6 +1651,26 @@ static const tcase_def cases[] = {
      "a cancelled; b woke; b done True"},
     {"cond_shared_lock", cond_shared_lock,
      "c1 True c2 True; notified; c2 waiter woke, l locked True; l locked False"},
+    {"barrier_basic", barrier_basic,
+     "parties 3 n_waiting 0 broken False; a arrives; b arrives; c arrives; c passes 2 "
+     "n_waiting 0; n_waiting 0; a passes 0 n_waiting 0; b passes 1 n_waiting 0; n_waiting "
+     "0 broken False"},
+    {"barrier_rounds", barrier_rounds,
+     "b round 0 index 1; a round 0 index 0; a round 1 index 1; b round 1 index 0; a round "
+     "2 index 1; b round 2 index 0"},
+    {"barrier_abort", barrier_abort,
+     "aborted, broken True n_waiting 0; a BrokenBarrierError: Abort or reset of barrier; b"
+     " BrokenBarrierError: Abort or reset of barrier; late BrokenBarrierError: Barrier "
+     "aborted; reset, broken False"},
+    {"barrier_reset", barrier_reset,
+     "reset, n_waiting 0; a BrokenBarrierError: Abort or reset of barrier; b "
+     "BrokenBarrierError: Abort or reset of barrier; e passes 2; c passes 0; d passes 1; "
+     "broken False"},
+    {"barrier_cancel", barrier_cancel,
+     "n_waiting 1; a cancelled, n_waiting 0; n_waiting 0; c passes 1; b passes 0"},
+    {"barrier_errors", barrier_errors,
+     "ValueError: parties must be > 0; ValueError: parties must be > 0; wait 0 0 n_waiting"
+     " 0"},
 };
 
 static void run_case(const tcase_def *c)
@@ -1417,6 +1684,7 @@ static void run_case(const tcase_def *c)
     L = NULL;
     S = NULL;
     C = C2 = NULL;
+    B = NULL;
     coro_exc exc;
     if (c->main == lock_other_loop) {
         ck_assert_int_eq(coro_aio_lock_new(&L), CORO_OK);
@@ -1432,6 +1700,7 @@ static void run_case(const tcase_def *c)
     ck_assert_int_eq(coro_aio_event_free(E), CORO_OK);
     ck_assert_int_eq(coro_aio_lock_free(L), CORO_OK);
     ck_assert_int_eq(coro_aio_semaphore_free(S), CORO_OK);
+    ck_assert_int_eq(coro_aio_barrier_free(B), CORO_OK);
     ck_assert_msg(strcmp(tr.buf, c->expect) == 0, "%s:\n got      %s\n expected %s", c->name,
                   tr.buf, c->expect);
 }
