@@ -372,26 +372,27 @@ CORO_API int coro_aio_gather_item(const coro_aio_future *g, size_t i, void **val
 /* ======================================================================== */
 
 /* Event, Lock, Semaphore, BoundedSemaphore, Condition, Barrier and Queue
- * (FIFO, LIFO, priority) with CPython 3.11's rules: FIFO wake-up order, the waiter
- * bookkeeping of locks.py and queues.py, and the 3.11 fixes by which a waiter
- * that is cancelled after it was woken passes the wake-up on (for Condition,
- * the 3.13 fix, see docs/aio.md). Objects are not tied to a loop when
- * created: each binds to the running loop the first time a task has to wait
- * on it (_LoopBoundMixin), and waiting on it from another loop then throws
- * RuntimeError("<...> is bound to a different event loop").
+ * (FIFO, LIFO, priority) with CPython 3.11's rules: FIFO wake-up order, the
+ * waiter bookkeeping of locks.py and queues.py, and the 3.11 fixes by which a
+ * waiter that is cancelled after it was woken passes the wake-up on (for
+ * Condition, the 3.13 fix, see docs/aio.md). Objects are not tied to a loop
+ * when created: each binds to the running loop the first time a task has to
+ * wait on it (_LoopBoundMixin), and waiting on it from another loop then
+ * throws RuntimeError("<...> is bound to a different event loop").
  *
  * Calls that wait (marked "in a task") must run in a task body, as
  * coro_aio_await: they return CORO_OK, CORO_THROWN with the exception in
  * coro_exception(coro_current()) (CancelledError, or the RuntimeError asyncio
  * raises there), CORO_EINVAL outside a task, or CORO_ENOMEM when no waiter
- * future could be allocated. Calls that do not wait work
- * anywhere on the loop's thread; where asyncio raises RuntimeError or
- * ValueError for misuse they return CORO_EINVAL with "RuntimeError: ..." /
- * "ValueError: ..." in coro_aio_last_error(). Waiting allocates one future
- * from the loop's free list and nothing else.
+ * future could be allocated. Calls that do not wait work anywhere on the
+ * loop's thread; where asyncio raises RuntimeError or ValueError for misuse
+ * they return CORO_EINVAL with "RuntimeError: ..." / "ValueError: ..." in
+ * coro_aio_last_error(). Waiting allocates one future from the loop's free
+ * list and nothing else.
  *
  * Freeing an object while tasks wait on it is refused (CORO_EBUSY); free it
- * after they are done (or after the loop is closed, which ends them). */
+ * after they are done (a task left waiting when its loop closes leaves the
+ * line when its last reference goes and its coroutine is destroyed). */
 
 /** asyncio.Event. */
 typedef struct coro_aio_event coro_aio_event;
