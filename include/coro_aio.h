@@ -559,6 +559,233 @@ CORO_API void coro_aio_task_group_release(coro_aio_task_group *g);
 CORO_API char *coro_aio_task_group_repr(const coro_aio_task_group *g, char *buf, size_t size);
 
 /* ======================================================================== */
+/* Synchronisation primitives and queues (asyncio.locks, asyncio.queues)   */
+/* ======================================================================== */
+
+/* Event, Lock, Semaphore, BoundedSemaphore, Condition, Barrier and Queue
+ * (FIFO, LIFO, priority) with CPython 3.11's rules: FIFO wake-up order, the
+ * waiter bookkeeping of locks.py and queues.py, and the 3.11 fixes by which a
+ * waiter that is cancelled after it was woken passes the wake-up on (for
+ * Condition, the 3.13 fix, see docs/aio.md). Objects are not tied to a loop
+ * when created: each binds to the running loop the first time a task has to
+ * wait on it (_LoopBoundMixin), and waiting on it from another loop then
+ * throws RuntimeError("<...> is bound to a different event loop").
+ *
+ * Calls that wait (marked "in a task") must run in a task body, as
+ * coro_aio_await: they return CORO_OK, CORO_THROWN with the exception in
+ * coro_exception(coro_current()) (CancelledError, or the RuntimeError asyncio
+ * raises there), CORO_EINVAL outside a task, or CORO_ENOMEM when no waiter
+ * future could be allocated. Calls that do not wait work anywhere on the
+ * loop's thread; where asyncio raises RuntimeError or ValueError for misuse
+ * they return CORO_EINVAL with "RuntimeError: ..." / "ValueError: ..." in
+ * coro_aio_last_error(). Waiting allocates one future from the loop's free
+ * list and nothing else.
+ *
+ * Freeing an object while tasks wait on it is refused (CORO_EBUSY); free it
+ * after they are done (a task left waiting when its loop closes leaves the
+ * line when its last reference goes and its coroutine is destroyed). */
+
+/** asyncio.Event. */
+typedef struct coro_aio_event coro_aio_event;
+/** asyncio.Lock. */
+typedef struct coro_aio_lock coro_aio_lock;
+/** asyncio.Semaphore and asyncio.BoundedSemaphore. */
+typedef struct coro_aio_semaphore coro_aio_semaphore;
+/** asyncio.Condition. */
+typedef struct coro_aio_condition coro_aio_condition;
+/** asyncio.Queue, asyncio.LifoQueue and asyncio.PriorityQueue. */
+typedef struct coro_aio_queue coro_aio_queue;
+
+/* asyncio.QueueFull and asyncio.QueueEmpty (base: Exception). */
+CORO_API extern const coro_exc_type coro_aio_QueueFull;
+CORO_API extern const coro_exc_type coro_aio_QueueEmpty;
+
+/* --- Event --- */
+
+/** Creates an event, flag clear (asyncio.Event()).
+ *  @return CORO_OK; CORO_EINVAL for a NULL out; CORO_ENOMEM. */
+CORO_API int coro_aio_event_new(coro_aio_event **out);
+/** Frees e. @return CORO_OK (also for NULL); CORO_EBUSY while tasks wait on it. */
+CORO_API int coro_aio_event_free(coro_aio_event *e);
+/** Sets the flag and wakes every waiter (Event.set()); nothing if already set. */
+CORO_API void coro_aio_event_set(coro_aio_event *e);
+/** Clears the flag (Event.clear()). */
+CORO_API void coro_aio_event_clear(coro_aio_event *e);
+/** The flag (Event.is_set()). */
+CORO_API bool coro_aio_event_is_set(const coro_aio_event *e);
+/** In a task: waits until the flag is set (await Event.wait()); returns at
+ *  once if it is. @return CORO_OK; CORO_THROWN; CORO_EINVAL. */
+CORO_API int coro_aio_event_wait(coro_aio_event *e);
+
+/* --- Lock --- */
+
+/** Creates an unlocked lock (asyncio.Lock()). Returns as coro_aio_event_new. */
+CORO_API int coro_aio_lock_new(coro_aio_lock **out);
+/** Frees l. @return CORO_OK (also for NULL); CORO_EBUSY while tasks wait on it. */
+CORO_API int coro_aio_lock_free(coro_aio_lock *l);
+/** In a task: takes the lock (await Lock.acquire()), waiting in FIFO order
+ *  behind earlier waiters. A waiter cancelled after release() woke it passes
+ *  the lock on to the next. @return CORO_OK; CORO_THROWN; CORO_EINVAL. */
+CORO_API int coro_aio_lock_acquire(coro_aio_lock *l);
+/** Releases the lock and wakes the first waiter (Lock.release()).
+ *  @return CORO_OK; CORO_EINVAL for NULL or an unlocked lock
+ *  ("RuntimeError: Lock is not acquired."). */
+CORO_API int coro_aio_lock_release(coro_aio_lock *l);
+/** True while locked (Lock.locked()). */
+CORO_API bool coro_aio_lock_locked(const coro_aio_lock *l);
+
+/* --- Semaphore, BoundedSemaphore --- */
+
+/** Creates a semaphore with counter `value` (asyncio.Semaphore(value)); with
+ *  `bounded`, asyncio.BoundedSemaphore(value).
+ *  @return CORO_OK; CORO_EINVAL for a NULL out or value < 0 ("ValueError:
+ *  Semaphore initial value must be >= 0"); CORO_ENOMEM. */
+CORO_API int coro_aio_semaphore_new(coro_aio_semaphore **out, long value, bool bounded);
+/** Frees s. @return CORO_OK (also for NULL); CORO_EBUSY while tasks wait on it. */
+CORO_API int coro_aio_semaphore_free(coro_aio_semaphore *s);
+/** In a task: decrements the counter, first waiting while it is 0 or others
+ *  wait (await Semaphore.acquire()). @return CORO_OK; CORO_THROWN;
+ *  CORO_EINVAL. */
+CORO_API int coro_aio_semaphore_acquire(coro_aio_semaphore *s);
+/** Increments the counter and wakes the first waiter (Semaphore.release()).
+ *  @return CORO_OK; CORO_EINVAL for NULL, or for a bounded semaphore at its
+ *  initial value ("ValueError: BoundedSemaphore released too many times"). */
+CORO_API int coro_aio_semaphore_release(coro_aio_semaphore *s);
+/** True when acquire would wait (Semaphore.locked()). */
+CORO_API bool coro_aio_semaphore_locked(const coro_aio_semaphore *s);
+/** The counter (Semaphore._value): a woken waiter has already taken its unit. */
+CORO_API long coro_aio_semaphore_value(const coro_aio_semaphore *s);
+
+/* --- Condition --- */
+
+/** A predicate for coro_aio_condition_wait_for: true ends the wait. */
+typedef bool (*coro_aio_predicate_fn)(void *arg);
+
+/** Creates a condition variable (asyncio.Condition(lock)) over `lock`, or
+ *  over a lock of its own when lock is NULL. The condition does not own a
+ *  lock it is given: free that after the condition.
+ *  @return CORO_OK; CORO_EINVAL for a NULL out; CORO_ENOMEM. */
+CORO_API int coro_aio_condition_new(coro_aio_condition **out, coro_aio_lock *lock);
+/** Frees c (and its own lock). @return CORO_OK (also for NULL); CORO_EBUSY
+ *  while tasks wait on it or on its own lock. */
+CORO_API int coro_aio_condition_free(coro_aio_condition *c);
+/** The condition's lock (Condition._lock), borrowed. */
+CORO_API coro_aio_lock *coro_aio_condition_lock(const coro_aio_condition *c);
+/** In a task: coro_aio_lock_acquire on the condition's lock. */
+CORO_API int coro_aio_condition_acquire(coro_aio_condition *c);
+/** coro_aio_lock_release on the condition's lock. */
+CORO_API int coro_aio_condition_release(coro_aio_condition *c);
+/** coro_aio_lock_locked on the condition's lock. */
+CORO_API bool coro_aio_condition_locked(const coro_aio_condition *c);
+/** In a task: releases the lock, waits for a notify, takes the lock back
+ *  (await Condition.wait()). The lock is held again on every return,
+ *  cancellation included (re-acquiring is retried through further cancels,
+ *  which then end in CancelledError). A waiter that ends with an exception
+ *  passes one notification on (Python 3.13), so none is lost.
+ *  @return CORO_OK; CORO_THROWN (CancelledError; RuntimeError("cannot wait
+ *  on un-acquired lock") when the lock is not held); CORO_EINVAL. */
+CORO_API int coro_aio_condition_wait(coro_aio_condition *c);
+/** In a task: `while not pred(arg): await wait()` (Condition.wait_for);
+ *  pred is called with the lock held. Returns as coro_aio_condition_wait;
+ *  CORO_EINVAL also for a NULL pred. */
+CORO_API int coro_aio_condition_wait_for(coro_aio_condition *c, coro_aio_predicate_fn pred,
+                                         void *arg);
+/** Wakes up to n waiters, oldest first, skipping those already woken
+ *  (Condition.notify(n)). @return CORO_OK; CORO_EINVAL for NULL or when the
+ *  lock is not held ("RuntimeError: cannot notify on un-acquired lock"). */
+CORO_API int coro_aio_condition_notify(coro_aio_condition *c, size_t n);
+/** Condition.notify_all(). Returns as coro_aio_condition_notify. */
+CORO_API int coro_aio_condition_notify_all(coro_aio_condition *c);
+
+/* --- Barrier --- */
+
+/** asyncio.Barrier. */
+typedef struct coro_aio_barrier coro_aio_barrier;
+/* asyncio.BrokenBarrierError (base: RuntimeError). */
+CORO_API extern const coro_exc_type coro_aio_BrokenBarrierError;
+
+/** Creates a barrier for `parties` tasks (asyncio.Barrier(parties)).
+ *  @return CORO_OK; CORO_EINVAL for a NULL out or parties < 1 ("ValueError:
+ *  parties must be > 0"); CORO_ENOMEM. */
+CORO_API int coro_aio_barrier_new(coro_aio_barrier **out, long parties);
+/** Frees b. @return CORO_OK (also for NULL); CORO_EBUSY while tasks are in
+ *  its wait, reset or abort. */
+CORO_API int coro_aio_barrier_free(coro_aio_barrier *b);
+/** In a task: waits until `parties` tasks wait, then all pass
+ *  (await Barrier.wait()); *index (may be NULL) gets this task's arrival
+ *  number, 0 to parties-1. Tasks arriving while the others drain out wait
+ *  for the next round. @return CORO_OK; CORO_THROWN (CancelledError;
+ *  BrokenBarrierError "Barrier aborted" for a broken barrier, "Abort or
+ *  reset of barrier" for waiters of an abort or reset); CORO_EINVAL. */
+CORO_API int coro_aio_barrier_wait(coro_aio_barrier *b, long *index);
+/** In a task: back to the empty state; tasks waiting get BrokenBarrierError
+ *  (await Barrier.reset()). Also repairs a broken barrier. Returns as
+ *  coro_aio_barrier_wait without the BrokenBarrierError. */
+CORO_API int coro_aio_barrier_reset(coro_aio_barrier *b);
+/** In a task: breaks the barrier; waiting and later tasks get
+ *  BrokenBarrierError (await Barrier.abort()). Returns as reset. */
+CORO_API int coro_aio_barrier_abort(coro_aio_barrier *b);
+/** Barrier.parties. */
+CORO_API long coro_aio_barrier_parties(const coro_aio_barrier *b);
+/** Tasks waiting for the round to fill (Barrier.n_waiting); 0 while it drains. */
+CORO_API long coro_aio_barrier_n_waiting(const coro_aio_barrier *b);
+/** True once aborted and not reset (Barrier.broken). */
+CORO_API bool coro_aio_barrier_broken(const coro_aio_barrier *b);
+
+/* --- Queue, LifoQueue, PriorityQueue --- */
+
+/** Queue kinds (coro_aio_queue_new). */
+enum {
+    CORO_AIO_QUEUE_FIFO = 0,    /* asyncio.Queue */
+    CORO_AIO_QUEUE_LIFO = 1,    /* asyncio.LifoQueue */
+    CORO_AIO_QUEUE_PRIORITY = 2 /* asyncio.PriorityQueue: smallest first */
+};
+
+/** Orders a priority queue: negative when a comes before b (Python's a < b
+ *  on the items). udata is coro_aio_queue_new's. */
+typedef int (*coro_aio_compare_fn)(const void *a, const void *b, void *udata);
+
+/** Creates a queue (asyncio.Queue(maxsize) and its subclasses).
+ *  @param maxsize  items it holds before put waits; <= 0 means no limit
+ *  @param kind     CORO_AIO_QUEUE_FIFO, _LIFO or _PRIORITY
+ *  @param cmp      PRIORITY only: the order; NULL compares the items as
+ *                  integers (intptr_t), for items that are integer keys
+ *  @return CORO_OK; CORO_EINVAL for a NULL out or an unknown kind;
+ *  CORO_ENOMEM. */
+CORO_API int coro_aio_queue_new(coro_aio_queue **out, long maxsize, int kind,
+                                coro_aio_compare_fn cmp, void *udata);
+/** Frees q (the items in it are the caller's). @return CORO_OK (also for
+ *  NULL); CORO_EBUSY while tasks wait in put, get or join. */
+CORO_API int coro_aio_queue_free(coro_aio_queue *q);
+/** In a task: adds item, first waiting while the queue is full
+ *  (await Queue.put(item)). @return CORO_OK; CORO_THROWN; CORO_EINVAL. */
+CORO_API int coro_aio_queue_put(coro_aio_queue *q, void *item);
+/** In a task: takes the next item into *item (may be NULL), first waiting
+ *  while the queue is empty (await Queue.get()). @return CORO_OK;
+ *  CORO_THROWN; CORO_EINVAL. */
+CORO_API int coro_aio_queue_get(coro_aio_queue *q, void **item);
+/** Queue.put_nowait(item). @return CORO_OK; CORO_RAISED with *exc (may be
+ *  NULL) = QueueFull when full; CORO_EINVAL for NULL; CORO_ENOMEM. */
+CORO_API int coro_aio_queue_put_nowait(coro_aio_queue *q, void *item, coro_exc *exc);
+/** Queue.get_nowait(). @return CORO_OK with *item; CORO_RAISED with *exc (may
+ *  be NULL) = QueueEmpty when empty; CORO_EINVAL for NULL. */
+CORO_API int coro_aio_queue_get_nowait(coro_aio_queue *q, void **item, coro_exc *exc);
+/** Queue.task_done(). @return CORO_OK; CORO_EINVAL for NULL or more calls
+ *  than items put ("ValueError: task_done() called too many times"). */
+CORO_API int coro_aio_queue_task_done(coro_aio_queue *q);
+/** In a task: waits until every item put has had its task_done
+ *  (await Queue.join()). @return CORO_OK; CORO_THROWN; CORO_EINVAL. */
+CORO_API int coro_aio_queue_join(coro_aio_queue *q);
+/** Items in the queue (qsize()). */
+CORO_API size_t coro_aio_queue_qsize(const coro_aio_queue *q);
+/** The maxsize given (Queue.maxsize). */
+CORO_API long coro_aio_queue_maxsize(const coro_aio_queue *q);
+/** True when no item is in it (empty()). */
+CORO_API bool coro_aio_queue_empty(const coro_aio_queue *q);
+/** True when maxsize > 0 and it holds maxsize items (full()). */
+CORO_API bool coro_aio_queue_full(const coro_aio_queue *q);
+
+/* ======================================================================== */
 /* Errors nobody looked at                                                  */
 /* ======================================================================== */
 

@@ -474,7 +474,9 @@ static void run_once(coro_aio_loop *loop)
         drain_threadsafe(loop);
     }
 
-    int64_t end = coro__aio_now(loop);
+    /* The clock is read only when a timer could be due: it is the costliest
+     * step of an iteration that just runs ready callbacks. */
+    int64_t end = loop->heap_len ? coro__aio_now(loop) : 0;
     while (loop->heap_len) {
         coro_aio_handle *h = loop->heap[0];
         if (h->when > end)
