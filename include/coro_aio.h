@@ -17,8 +17,10 @@
  * coro_aio_await and coro_aio_sleep report CORO_THROWN exactly as coro_yield
  * does, with the exception in coro_exception(coro_current()).
  *
- * Threads: a loop belongs to the thread that runs it. Only
- * coro_aio_call_soon_threadsafe may be called from other threads.
+ * Threads: a loop belongs to the thread that runs it. From other threads,
+ * only coro_aio_call_soon_threadsafe, coro_aio_run_coroutine_threadsafe and
+ * the coro_aio_cfuture_ calls may be used. coro_aio_to_thread runs blocking
+ * functions on the loop's worker pool.
  *
  * Ownership: futures and tasks are reference counted. Every call that creates
  * one hands the caller a reference, given back with coro_aio_future_release.
@@ -366,6 +368,101 @@ CORO_API coro_aio_future *coro_aio_gather(coro_aio_loop *loop, coro_aio_future *
  *  CORO_EINVAL if g is not a gather that finished with a result, or i >= n. */
 CORO_API int coro_aio_gather_item(const coro_aio_future *g, size_t i, void **value,
                                   coro_exc *exc);
+
+/* ======================================================================== */
+/* Threads (asyncio.to_thread, asyncio.run_coroutine_threadsafe)            */
+/* ======================================================================== */
+
+/** A function run on a worker thread by coro_aio_to_thread. What it returns
+ *  is the await's result. It must not touch the loop, except through
+ *  coro_aio_call_soon_threadsafe and coro_aio_run_coroutine_threadsafe. */
+typedef void *(*coro_aio_thread_fn)(void *arg);
+
+/** Called on the loop's thread when a result of coro_aio_to_thread_ex goes
+ *  to nobody (its await was cancelled, or its task destroyed, before the
+ *  result reached it): `result` is what fn returned, `arg` what fn got. */
+typedef void (*coro_aio_discard_fn)(void *result, void *arg);
+
+/** `await asyncio.to_thread(fn, arg)` in the running task: runs fn(arg) on
+ *  the loop's worker pool and parks the task until it returns. The pool is
+ *  the loop's default executor: started lazily, one more worker for each
+ *  call that finds none idle, up to min(32, CPUs + 4) (as
+ *  ThreadPoolExecutor); coro_aio_loop_close waits for every call to return
+ *  and joins the workers.
+ *  A cancelled await returns CancelledError at once while fn keeps running
+ *  (a thread cannot be interrupted); its result then goes to nobody: it is
+ *  dropped (use coro_aio_to_thread_ex to free it). `arg` must stay valid
+ *  until fn returns, which may be after a cancelled await returned. A call
+ *  still queued when its await is cancelled still runs (concurrent.futures
+ *  would skip it).
+ *  @param result  receives fn's return value on CORO_OK; may be NULL
+ *  @return CORO_OK; CORO_THROWN with CancelledError (see coro_aio_await);
+ *  CORO_EINVAL for a NULL fn or outside a task; CORO_ENOMEM, also when no
+ *  worker thread could be started. */
+CORO_API int coro_aio_to_thread(coro_aio_thread_fn fn, void *arg, void **result);
+
+/** coro_aio_to_thread with `discard` (may be NULL), which receives the
+ *  result and arg of a call whose result went to nobody, on the loop's
+ *  thread, once, after fn returned and the await gave up on it (at the latest
+ *  when coro_aio_loop_close destroys the task, or when the task is freed).
+ *  When the result reaches the await, discard is not called: the caller owns
+ *  result and arg. Returns as coro_aio_to_thread. */
+CORO_API int coro_aio_to_thread_ex(coro_aio_thread_fn fn, void *arg, coro_aio_discard_fn discard,
+                                   void **result);
+
+/** Sets how many worker threads the loop's pool may run at once (its
+ *  max_workers); 0 restores the default min(32, CPUs + 4). Workers already
+ *  started stay until the loop closes. Call from the loop's thread.
+ *  @return CORO_OK; CORO_EINVAL for a NULL or closed loop or n < 0. */
+CORO_API int coro_aio_set_thread_workers(coro_aio_loop *loop, int n);
+
+/** How many worker threads the loop's pool has started (0 before the first
+ *  coro_aio_to_thread). Call from the loop's thread. */
+CORO_API int coro_aio_thread_workers(const coro_aio_loop *loop);
+
+/** A concurrent.futures.Future: the outcome of a task submitted from another
+ *  thread, waited for with a timeout. Reference counted like a future; safe
+ *  to use from any thread. */
+typedef struct coro_aio_cfuture coro_aio_cfuture;
+
+/** asyncio.run_coroutine_threadsafe(fn(arg), loop), from any thread: asks
+ *  the loop to create a task for fn(self, arg) (at its next iteration, as a
+ *  call_soon_threadsafe callback) and returns a concurrent future that gets
+ *  the task's outcome. Cancelling the concurrent future cancels the task (in
+ *  the loop's thread). When the loop closes first (the task never started,
+ *  or was still pending), the concurrent future ends cancelled, so a waiter
+ *  never hangs (Python's would stay pending).
+ *  @return a reference, given back with coro_aio_cfuture_release; NULL for
+ *  a NULL loop or fn, a closed loop ("Event loop is closed"), or out of
+ *  memory (coro_aio_last_error, on the calling thread, says which). */
+CORO_API coro_aio_cfuture *coro_aio_run_coroutine_threadsafe(coro_aio_loop *loop, coro_fn fn,
+                                                            void *arg);
+
+/** Future.result(timeout): waits up to `timeout` seconds (< 0: no limit) for
+ *  the outcome. Never call it, without a timeout, on the loop's own thread:
+ *  the loop cannot run while it waits.
+ *  @return CORO_OK with *result (may be NULL) = the task's return value;
+ *  CORO_RAISED with *exc (may be NULL): the task's exception, CancelledError
+ *  (cancelled), or TimeoutError with an empty message when the time ran out
+ *  (the future stays pending); CORO_EINVAL for a NULL cf or a NaN timeout. */
+CORO_API int coro_aio_cfuture_result(coro_aio_cfuture *cf, double timeout, void **result,
+                                     coro_exc *exc);
+
+/** Future.exception(timeout): as coro_aio_cfuture_result, but CORO_OK with
+ *  *exc = the task's exception, or exc->type == NULL when it returned. */
+CORO_API int coro_aio_cfuture_exception(coro_aio_cfuture *cf, double timeout, coro_exc *exc);
+
+/** Future.cancel(): if the outcome is not in yet, the concurrent future ends
+ *  cancelled at once (waiters wake up) and the loop is asked to cancel the
+ *  task; returns true. False when already done (or cancelled), or NULL. */
+CORO_API bool coro_aio_cfuture_cancel(coro_aio_cfuture *cf);
+/** Future.done(): true once it has an outcome or is cancelled. */
+CORO_API bool coro_aio_cfuture_done(coro_aio_cfuture *cf);
+/** Future.cancelled(). */
+CORO_API bool coro_aio_cfuture_cancelled(coro_aio_cfuture *cf);
+/** Gives back the reference run_coroutine_threadsafe returned (any thread).
+ *  The task goes on if still running. NULL is ignored. */
+CORO_API void coro_aio_cfuture_release(coro_aio_cfuture *cf);
 
 /* ======================================================================== */
 /* Errors nobody looked at                                                  */

@@ -155,6 +155,8 @@ struct coro_aio_loop {
 
     size_t stack_size;
     int stack_mode;
+
+    struct coro__aio_threads *threads; /* threads.c: worker pool, cross-thread requests */
 };
 
 /* --- loop.c --- */
@@ -173,6 +175,19 @@ int coro__aio_later_done(coro_aio_loop *loop, int64_t when_ns, coro_aio_done_fn 
                          coro_aio_future *fut, coro_aio_handle **out);
 void coro__aio_report(coro_aio_loop *loop, const char *message, const coro_exc *exc,
                       coro_aio_future *future, coro_aio_future *task);
+
+/* Wakes the loop from another thread (a waiting poll returns; the next
+ * drain_threadsafe runs coro__aio_threads_collect). */
+void coro__aio_wake(coro_aio_loop *loop);
+
+/* --- threads.c: to_thread's pool and run_coroutine_threadsafe --- */
+int coro__aio_threads_new(coro_aio_loop *loop);
+/* Loop thread: turns what other threads asked for into ready callbacks. */
+void coro__aio_threads_collect(coro_aio_loop *loop);
+/* First step of loop_close: joins the workers, settles every call and
+ * concurrent future the loop still holds. */
+void coro__aio_threads_close(coro_aio_loop *loop);
+void coro__aio_threads_free(coro_aio_loop *loop);
 
 /* --- timer.c: heapq over TimerHandles --- */
 int coro__aio_heap_push(coro_aio_loop *loop, coro_aio_handle *h);
@@ -202,5 +217,8 @@ void coro__aio_gather_free(coro_aio_future *f);
 void coro__aio_task_step(aio_task *t);
 void coro__aio_task_free(aio_task *t);
 void coro__aio_task_destroy_pending(coro_aio_loop *loop);
+/* The checks of coro_aio_await: inside a task of the running loop; *self is
+ * the calling coroutine. CORO_EINVAL (with the message) otherwise. */
+int coro__aio_check_await(const char *what, coro **self);
 
 #endif /* CORO_AIO_INT_H */

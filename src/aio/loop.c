@@ -91,6 +91,7 @@ static void loop_free(coro_aio_loop *loop)
         loop->free_tasks = (aio_task *)t->fut.next_free;
         free(t);
     }
+    coro__aio_threads_free(loop);
     pthread_mutex_destroy(&loop->ts_lock);
     free(loop);
 }
@@ -368,14 +369,18 @@ int coro_aio_call_soon_threadsafe(coro_aio_loop *loop, coro_aio_callback_fn fn, 
     else
         loop->ts_head = h;
     loop->ts_tail = h;
-    bool signal = atomic_exchange(&loop->ts_pending, 1) == 0;
-    if (signal) {
+    coro__aio_wake(loop);
+    pthread_mutex_unlock(&loop->ts_lock);
+    return CORO_OK;
+}
+
+void coro__aio_wake(coro_aio_loop *loop)
+{
+    if (atomic_exchange(&loop->ts_pending, 1) == 0) {
         uint64_t one = 1;
         ssize_t n = write(loop->wake_fd, &one, sizeof one);
         (void)n; /* EAGAIN: the counter is already non-zero, the loop wakes */
     }
-    pthread_mutex_unlock(&loop->ts_lock);
-    return CORO_OK;
 }
 
 /* Moves the threadsafe calls to the ready queue. */
@@ -391,6 +396,9 @@ static void drain_threadsafe(coro_aio_loop *loop)
     ssize_t n = read(loop->wake_fd, &v, sizeof v); /* consumed with the calls */
     (void)n;
     pthread_mutex_unlock(&loop->ts_lock);
+    /* What threads.c's workers and submitters queued (they set ts_pending
+     * after queueing, so nothing queued before the reset above is missed). */
+    coro__aio_threads_collect(loop);
     while (h != NULL) {
         coro_aio_handle *next = h->next;
         h->next = NULL;
@@ -629,6 +637,8 @@ int coro_aio_loop_new(coro_aio_loop **out, const coro_aio_loop_options *opt)
         goto fail_fd;
     if ((rc = ring_grow(loop)) < 0)
         goto fail_fd;
+    if ((rc = coro__aio_threads_new(loop)) < 0)
+        goto fail_ring;
     pthread_mutex_init(&loop->ts_lock, NULL);
     atomic_init(&loop->ts_pending, 0);
     loop->clock = o.clock;
@@ -636,6 +646,8 @@ int coro_aio_loop_new(coro_aio_loop **out, const coro_aio_loop_options *opt)
     loop->stack_mode = o.stack_mode == CORO_STACK_DEFAULT ? CORO_STACK_COMPACT : o.stack_mode;
     *out = loop;
     return CORO_OK;
+fail_ring:
+    free(loop->ring);
 fail_fd:
     close(loop->wake_fd);
 fail_poll:
@@ -654,6 +666,7 @@ int coro_aio_loop_close(coro_aio_loop *loop)
     /* The scheduled callbacks go first (loop.close clears _ready and
      * _scheduled), then the tasks left pending are destroyed. */
     loop->live++; /* keep the struct while releasing */
+    coro__aio_threads_close(loop); /* joins the workers; settles their calls */
     drain_threadsafe(loop);
     while (loop->ring_len)
         handle_unref(ring_pop(loop));

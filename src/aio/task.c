@@ -435,7 +435,7 @@ static void throw_in(coro *self, const coro_exc *e)
     self->handling = true;
 }
 
-static int check_await(const char *what, coro **self)
+int coro__aio_check_await(const char *what, coro **self)
 {
     coro_aio_loop *loop = coro__aio_running;
     if (loop == NULL || loop->current == NULL || loop->current->co == NULL)
@@ -454,7 +454,7 @@ int coro_aio_await(coro_aio_future *f, void **result)
     coro *self;
     if (f == NULL)
         return coro__aio_fail(CORO_EINVAL, "await: future is NULL");
-    int rc = check_await("await", &self);
+    int rc = coro__aio_check_await("await", &self);
     if (rc < 0)
         return rc;
     if (f->state == AIO_PENDING) {
@@ -488,7 +488,7 @@ static void sleep_done(coro_aio_future *f, void *arg)
 int coro_aio_sleep(double delay)
 {
     coro *self;
-    int rc = check_await("sleep", &self);
+    int rc = coro__aio_check_await("sleep", &self);
     if (rc < 0)
         return rc;
     if (isnan(delay))
