@@ -58,6 +58,7 @@ static void usage(FILE *to)
     fprintf(to,
             "usage: coro-bench [--tsv] [--reps N] [--min-time S] [--help]\n"
             "       coro-bench scale N [--compact] [--tsv]\n"
+            "       coro-bench aio [options]   only the aio_* rows and their peers\n"
             "  --tsv         print metric<TAB>value<TAB>unit lines only\n"
             "  --reps N      repetitions per row, median reported (default %d, at least %d)\n"
             "  --min-time S  seconds each repetition lasts at least (default %.1f, at least "
@@ -66,7 +67,9 @@ static void usage(FILE *to)
             "  (--compact: compact stacks); prints scale_live and scale_rss_bytes\n"
             "After the library's rows come the peers when available: Boost.Context and PCL\n"
             "  (found at build time) and CPython (python3 in PATH); a missing peer is\n"
-            "  skipped with a note on stderr.\n"
+            "  skipped with a note on stderr. With libcoro-aio: the aio_* rows, then\n"
+            "  asyncio_* (python3 in PATH) and uvloop_* (python3 or /usr/bin/python3\n"
+            "  with uvloop) from bench/aio_peers.py.\n"
             "The backend and machine are described on stderr.\n",
             DEFAULT_REPS, MIN_REPS, DEFAULT_MIN_TIME, MIN_MIN_TIME);
 }
@@ -164,12 +167,17 @@ static void describe_machine(const bench_config *cfg)
 }
 
 /* Every number coro-bench prints, in the order it prints them. */
-#define MAX_RESULTS (ROW_COUNT + BENCH_PEER_COUNT + 1 + BENCH_CPYTHON_ROWS)
+#ifdef CORO_BENCH_HAVE_AIO
+#define AIO_RESULTS (BENCH_AIO_ROWS + 2 * BENCH_AIO_PEER_ROWS)
+#else
+#define AIO_RESULTS 0
+#endif
+#define MAX_RESULTS (ROW_COUNT + BENCH_PEER_COUNT + 1 + BENCH_CPYTHON_ROWS + AIO_RESULTS)
 typedef struct results {
     size_t n;
     const char *metric[MAX_RESULTS];
     double value[MAX_RESULTS];
-    const char *unit[MAX_RESULTS]; /* "ns" (one decimal) or "bytes" (none) */
+    const char *unit[MAX_RESULTS]; /* "ns" (one decimal), "bytes" or "timers/s" (none) */
 } results;
 
 static void add_result(results *r, const char *metric, double value, const char *unit)
@@ -220,23 +228,34 @@ static void print_ratio(const results *r, const char *num, const char *den, bool
     printf("%-48s %7.3f  (goal %s %.2f)\n", name, n / d, at_most ? "<=" : ">=", goal);
 }
 
-/* A destroy that had to close a coroutine and met an error (spec F1/F2)
- * means a body or the library misbehaved: fail the run. */
-static void unraisable(const coro *c, const coro_exc *exc, const char *what, void *udata)
+/* The event loop: libcoro-aio's rows, then asyncio's and uvloop's. */
+static void add_aio_results(results *r, const bench_config *cfg)
 {
-    (void)udata;
-    bench_fail("%s in '%s': %s", what, coro_name(c),
-               exc != NULL ? exc->type->name : "the body ignored GeneratorExit");
+#ifdef CORO_BENCH_HAVE_AIO
+    double aio[BENCH_AIO_ROWS];
+    bench_aio(cfg, aio);
+    for (size_t i = 0; i < BENCH_AIO_ROWS; i++)
+        add_result(r, bench_aio_metrics[i], aio[i], bench_aio_units[i]);
+    static char peer_names[2][BENCH_AIO_PEER_ROWS][40];
+    const char *peer_units[BENCH_AIO_PEER_ROWS];
+    double peer_values[BENCH_AIO_PEER_ROWS];
+    static const char *const kinds[2] = {"asyncio", "uvloop"};
+    for (size_t k = 0; k < 2; k++)
+        if (bench_aio_peer(cfg, kinds[k], peer_names[k], peer_units, peer_values))
+            for (size_t i = 0; i < BENCH_AIO_PEER_ROWS; i++)
+                add_result(r, peer_names[k][i], peer_values[i], peer_units[i]);
+#else
+    (void)r;
+    (void)cfg;
+    fprintf(stderr, "coro-bench: skipped aio_* rows: libcoro-aio is not built "
+                    "(CORO_BUILD_AIO=OFF)\n");
+#endif
 }
 
-int main(int argc, char **argv)
+/* The library's rows, the context-switch peers, rss_per_coroutine_bytes,
+ * CPython's rows, then the aio rows. */
+static void add_library_results(results *r, const bench_config *cfg)
 {
-    if (argc >= 2 && strcmp(argv[1], "scale") == 0)
-        return bench_scale_main(argc, argv);
-    options o = parse_args(argc, argv);
-    describe_machine(&o.cfg);
-    coro_set_unraisable_hook(unraisable, NULL);
-
     /* The library's rows and the peers compiled in, measured round robin. */
     const bench_row *measured[ROW_COUNT + BENCH_PEER_COUNT];
     size_t n_measured = 0;
@@ -250,23 +269,52 @@ int main(int argc, char **argv)
                     bench_peers[i].missing);
     }
     double values[ROW_COUNT + BENCH_PEER_COUNT];
-    bench_measure(measured, n_measured, &o.cfg, values);
+    bench_measure(measured, n_measured, cfg, values);
     coro_stack_pool_trim(); /* every row is torn down: hand the pooled stacks back */
 
     long live = 0, rss = 0;
     if (bench_scale(RSS_SAMPLE, CORO_STACK_GUARDED, &live, &rss) != CORO_OK || live == 0)
         bench_fail("could not keep %d coroutines alive for rss_per_coroutine_bytes", RSS_SAMPLE);
     double cpython[BENCH_CPYTHON_ROWS];
-    bool have_cpython = bench_cpython(&o.cfg, cpython);
+    bool have_cpython = bench_cpython(cfg, cpython);
 
-    results r = {0};
     for (size_t i = 0; i < ROW_COUNT; i++)
-        add_result(&r, measured[i]->metric, values[i], "ns");
-    add_result(&r, "rss_per_coroutine_bytes", (double)rss / (double)live, "bytes");
+        add_result(r, measured[i]->metric, values[i], "ns");
+    add_result(r, "rss_per_coroutine_bytes", (double)rss / (double)live, "bytes");
     for (size_t i = ROW_COUNT; i < n_measured; i++)
-        add_result(&r, measured[i]->metric, values[i], "ns");
+        add_result(r, measured[i]->metric, values[i], "ns");
     for (size_t i = 0; have_cpython && i < BENCH_CPYTHON_ROWS; i++)
-        add_result(&r, bench_cpython_metrics[i], cpython[i], "ns");
+        add_result(r, bench_cpython_metrics[i], cpython[i], "ns");
+    add_aio_results(r, cfg);
+}
+
+/* A destroy that had to close a coroutine and met an error (spec F1/F2)
+ * means a body or the library misbehaved: fail the run. */
+static void unraisable(const coro *c, const coro_exc *exc, const char *what, void *udata)
+{
+    (void)udata;
+    bench_fail("%s in '%s': %s", what, coro_name(c),
+               exc != NULL ? exc->type->name : "the body ignored GeneratorExit");
+}
+
+int main(int argc, char **argv)
+{
+    if (argc >= 2 && strcmp(argv[1], "scale") == 0)
+        return bench_scale_main(argc, argv);
+    bool aio_only = argc >= 2 && strcmp(argv[1], "aio") == 0;
+    if (aio_only) {
+        argv++;
+        argc--;
+    }
+    options o = parse_args(argc, argv);
+    describe_machine(&o.cfg);
+    coro_set_unraisable_hook(unraisable, NULL);
+    results r = {0};
+    if (aio_only)
+        add_aio_results(&r, &o.cfg);
+    else
+        add_library_results(&r, &o.cfg);
+
     print_results(&r, o.tsv);
     if (!o.tsv) {
         putchar('\n');
@@ -276,6 +324,9 @@ int main(int argc, char **argv)
         print_ratio(&r, "cpython_send_ns", "send_ns", false, 5.0);
         print_ratio(&r, "cpython_create_close_ns", "create_destroy_pooled_ns", false, 2.0);
         print_ratio(&r, "cpython_try_raise_ns", "try_raise_ns", false, 3.0);
+        print_ratio(&r, "uvloop_sleep0_ns", "aio_sleep0_ns", false, 15.0);
+        print_ratio(&r, "asyncio_spawn_ns", "aio_spawn_ns", false, 8.0);
+        /* AIO_HANDOFF: a handoff ratio goes here once aio_handoff_ns exists. */
     }
     if (fflush(stdout) != 0 || ferror(stdout)) {
         fprintf(stderr, "coro-bench: could not write the results\n");
