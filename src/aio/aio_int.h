@@ -98,11 +98,20 @@ struct coro_aio_future {
  *  - step_exc: the exception the next scheduled step throws in (malloc'd),
  *    for the RuntimeErrors a step schedules (bad await).
  *  - prev/next: the loop's list of tasks not done (all_tasks); the loop holds
- *    a reference while the task is on it. */
+ *    a reference while the task is on it.
+ *  - co is NULL until the first step creates it (or get_coro asks for it):
+ *    a task that finishes in its first step borrows a pooled stack for that
+ *    step only, so creating many tasks at once maps no stacks. */
 typedef struct aio_task {
     coro_aio_future fut;
-    coro *co;
-    char *name;
+    coro *co;          /* made at the first step (materialize in task.c) */
+    coro_fn fn;        /* what co runs, kept until then */
+    void *arg;
+    size_t stack_size; /* co's stack, from the options and the loop */
+    int stack_mode;
+    bool gone;         /* task_free ran: no step may run any more */
+    char *name;        /* name_buf for "Task-N", else malloc'd */
+    char name_buf[24];
     int num_cancels;
     bool must_cancel;
     bool listed;
@@ -110,6 +119,14 @@ typedef struct aio_task {
     coro_exc *step_exc;
     struct aio_task *prev, *next;
 } aio_task;
+
+/* A timer heap entry: the deadline is copied next to the handle so that
+ * the sift loops compare without loading the handle (a cache miss per level
+ * with a million timers). */
+typedef struct aio_slot {
+    int64_t when;
+    coro_aio_handle *h;
+} aio_slot;
 
 /* The loop.
  *
@@ -126,7 +143,7 @@ struct coro_aio_loop {
     coro_aio_handle **ring;
     size_t ring_cap, ring_head, ring_len;
 
-    coro_aio_handle **heap;
+    aio_slot *heap;
     size_t heap_len, heap_cap;
     size_t timer_cancelled;
 

@@ -437,18 +437,18 @@ static void run_once(coro_aio_loop *loop)
     if (sched > MIN_SCHEDULED_TIMER_HANDLES && loop->timer_cancelled * 2 > sched) {
         size_t j = 0;
         for (size_t i = 0; i < loop->heap_len; i++) {
-            coro_aio_handle *h = loop->heap[i];
+            coro_aio_handle *h = loop->heap[i].h;
             if (h->cancelled) {
                 h->scheduled = false;
                 handle_unref(h);
             } else
-                loop->heap[j++] = h;
+                loop->heap[j++] = loop->heap[i];
         }
         loop->heap_len = j;
         coro__aio_heap_heapify(loop);
         loop->timer_cancelled = 0;
     } else {
-        while (loop->heap_len && loop->heap[0]->cancelled) {
+        while (loop->heap_len && loop->heap[0].h->cancelled) {
             loop->timer_cancelled--;
             coro_aio_handle *h = coro__aio_heap_pop(loop);
             h->scheduled = false;
@@ -460,7 +460,7 @@ static void run_once(coro_aio_loop *loop)
     if (loop->ring_len || loop->stopping)
         timeout = 0;
     else if (loop->heap_len) {
-        int64_t when = loop->heap[0]->when;
+        int64_t when = loop->heap[0].when;
         if (loop->clock == CORO_AIO_CLOCK_VIRTUAL) {
             if (when > loop->vtime)
                 loop->vtime = when; /* autojump: nothing else can happen first */
@@ -481,14 +481,16 @@ static void run_once(coro_aio_loop *loop)
         drain_threadsafe(loop);
     }
 
-    int64_t end = coro__aio_now(loop);
+    /* One clock read decides which timers are due; with none scheduled
+     * there is nothing to decide (and a clock read is a third of a
+     * sleep(0) round trip). */
+    int64_t end = loop->heap_len ? coro__aio_now(loop) : 0;
     while (loop->heap_len) {
-        coro_aio_handle *h = loop->heap[0];
-        if (h->when > end)
+        if (loop->heap[0].when > end)
             break;
         if (loop->ring_len == loop->ring_cap && ring_grow(loop) < 0)
             break;
-        h = coro__aio_heap_pop(loop);
+        coro_aio_handle *h = coro__aio_heap_pop(loop);
         h->scheduled = false;
         ring_push(loop, h);
     }
@@ -671,7 +673,7 @@ int coro_aio_loop_close(coro_aio_loop *loop)
     while (loop->ring_len)
         handle_unref(ring_pop(loop));
     while (loop->heap_len) {
-        coro_aio_handle *h = loop->heap[--loop->heap_len];
+        coro_aio_handle *h = loop->heap[--loop->heap_len].h;
         h->scheduled = false;
         handle_unref(h);
     }
