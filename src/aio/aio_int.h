@@ -166,6 +166,8 @@ struct coro_aio_loop {
     size_t ntasks;
     aio_task *current;
     coro_aio_future *awaiting; /* set by coro_aio_await just before it yields */
+    coro_aio_handle *step_handle; /* the STEP handle running now, if only the
+                                     queue held it: a bare yield reuses it */
 
     coro_aio_exception_handler_fn handler;
     void *handler_udata;
@@ -225,6 +227,23 @@ void coro__aio_make_cancelled(coro_aio_future *f, coro_exc *out);
 void coro__aio_future_clear(coro_aio_future *f);
 void coro__aio_exc_repr(const coro_exc *e, char *buf, size_t size);
 bool coro__aio_set_str(char **dst, const char *src);
+
+/* What coro_aio_future_release does when the last reference goes. */
+void coro__aio_future_last(coro_aio_future *f);
+
+/* coro_aio_future_ref / _release for the loop's hot paths: inline, so that a
+ * step or a handle does not pay a call for each reference it moves. */
+static inline coro_aio_future *coro__aio_ref(coro_aio_future *f)
+{
+    f->refs++;
+    return f;
+}
+
+static inline void coro__aio_unref(coro_aio_future *f)
+{
+    if (f != NULL && --f->refs == 0)
+        coro__aio_future_last(f);
+}
 
 /* --- combinators.c --- */
 bool coro__aio_gather_cancel(coro_aio_future *f, const char *msg);

@@ -119,7 +119,7 @@ static coro_aio_handle *handle_alloc(coro_aio_loop *loop)
 }
 
 /* Drops what the handle holds on futures and tasks. */
-static void handle_clear(coro_aio_handle *h)
+static inline void handle_clear(coro_aio_handle *h)
 {
     coro_aio_future *fut = h->fut;
     void *arg = h->arg;
@@ -127,12 +127,12 @@ static void handle_clear(coro_aio_handle *h)
     h->fut = NULL;
     h->arg = NULL;
     h->arg_is_fut = false;
-    coro_aio_future_release(fut);
+    coro__aio_unref(fut);
     if (arg_ref)
-        coro_aio_future_release(arg);
+        coro__aio_unref(arg);
 }
 
-static void handle_unref(coro_aio_handle *h)
+static inline void handle_unref(coro_aio_handle *h)
 {
     if (--h->refs > 0)
         return;
@@ -272,11 +272,22 @@ int coro__aio_soon_done(coro_aio_loop *loop, coro_aio_done_fn fn, coro_aio_futur
 
 int coro__aio_soon_step(coro_aio_loop *loop, aio_task *t)
 {
-    coro_aio_handle *h = soon(loop);
+    coro_aio_handle *h = loop->step_handle;
+    if (h != NULL && h->arg == t) {
+        /* A bare yield (sleep(0)) from the step this handle is running: queue
+         * the same handle again, with the task reference it already holds,
+         * instead of a fresh one (run_once's unref then leaves it alive). */
+        loop->step_handle = NULL;
+        if (ring_push(loop, h) == CORO_OK) {
+            h->refs++;
+            return CORO_OK;
+        }
+    }
+    h = soon(loop);
     if (h == NULL)
         return CORO_ENOMEM;
     h->kind = AIO_H_STEP;
-    h->arg = coro_aio_future_ref(&t->fut);
+    h->arg = coro__aio_ref(&t->fut);
     return CORO_OK;
 }
 
@@ -383,11 +394,18 @@ void coro__aio_wake(coro_aio_loop *loop)
     }
 }
 
-/* Moves the threadsafe calls to the ready queue. */
-static void drain_threadsafe(coro_aio_loop *loop)
+static void drain_threadsafe_slow(coro_aio_loop *loop);
+
+/* Moves the threadsafe calls to the ready queue. The check is inline: it is
+ * all an iteration without threadsafe calls pays. */
+static inline void drain_threadsafe(coro_aio_loop *loop)
 {
-    if (atomic_load_explicit(&loop->ts_pending, memory_order_acquire) == 0)
-        return;
+    if (atomic_load_explicit(&loop->ts_pending, memory_order_acquire) != 0)
+        drain_threadsafe_slow(loop);
+}
+
+static void drain_threadsafe_slow(coro_aio_loop *loop)
+{
     pthread_mutex_lock(&loop->ts_lock);
     coro_aio_handle *h = loop->ts_head;
     loop->ts_head = loop->ts_tail = NULL;
@@ -497,8 +515,12 @@ static void run_once(coro_aio_loop *loop)
 
     for (size_t n = loop->ring_len; n > 0; n--) {
         coro_aio_handle *h = ring_pop(loop);
-        if (!h->cancelled)
+        if (!h->cancelled) {
+            if (h->kind == AIO_H_STEP && h->refs == 1)
+                loop->step_handle = h;
             run_handle(h);
+            loop->step_handle = NULL;
+        }
         handle_unref(h);
     }
 }

@@ -248,9 +248,9 @@ static void step(aio_task *t, const coro_exc *exc_in)
     }
     coro_aio_future *waiter = t->fut_waiter;
     t->fut_waiter = NULL;
-    coro_aio_future_release(waiter);
+    coro__aio_unref(waiter);
 
-    coro_aio_future_ref(&t->fut); /* the step may drop the last other one */
+    coro__aio_ref(&t->fut); /* the step may drop the last other one */
     aio_task *prev = loop->current;
     loop->current = t;
     loop->awaiting = NULL;
@@ -323,7 +323,7 @@ static void step(aio_task *t, const coro_exc *exc_in)
     }
     if (t->fut.state != AIO_PENDING)
         unlist_task(t);
-    coro_aio_future_release(&t->fut);
+    coro__aio_unref(&t->fut);
 }
 
 void coro__aio_task_step(aio_task *t)
