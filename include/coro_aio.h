@@ -288,9 +288,14 @@ typedef struct coro_aio_task_options {
 /** Wraps fn(self, arg) in a task scheduled to start on the next iteration
  *  (loop.create_task). The body runs as a libcoro coroutine on its own stack;
  *  what it returns is the task's result, an exception escaping it the task's
- *  exception (CancelledError: the task ends cancelled).
+ *  exception (CancelledError: the task ends cancelled). The coroutine and
+ *  its stack are made at the task's first step (or by coro_aio_task_get_coro),
+ *  so tasks that finish in their first step share one pooled stack; a stack
+ *  that cannot be had then ends the task with RuntimeError (the reason as
+ *  its message).
  *  @return a reference to the task (a future), or NULL: NULL loop or fn,
- *  closed loop, or out of memory (coro_aio_last_error says which). */
+ *  closed loop, an unknown stack mode or an impossible stack size, or out of
+ *  memory (coro_aio_last_error says which). */
 CORO_API coro_aio_future *coro_aio_create_task(coro_aio_loop *loop, coro_fn fn, void *arg,
                                                const coro_aio_task_options *opt);
 
@@ -304,7 +309,8 @@ CORO_API int coro_aio_task_set_name(coro_aio_future *task, const char *name);
 CORO_API int coro_aio_task_cancelling(const coro_aio_future *task);
 /** Takes one cancel request back (uncancel()); returns the count left. */
 CORO_API int coro_aio_task_uncancel(coro_aio_future *task);
-/** The coroutine a task drives (get_coro()); NULL for a plain future. */
+/** The coroutine a task drives (get_coro()), made now if the task has not
+ *  had its first step; NULL for a plain future (or if it cannot be made). */
 CORO_API coro *coro_aio_task_get_coro(const coro_aio_future *task);
 
 /** The task running on loop (asyncio.current_task(loop)); NULL loop means the

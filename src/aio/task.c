@@ -208,6 +208,7 @@ coro_aio_future *coro_aio_create_task(coro_aio_loop *loop, coro_fn fn, void *arg
     }
     return &t->fut;
 fail:
+    t->gone = true; /* never scheduled: nothing to report as pending */
     coro_aio_future_release(&t->fut);
     return NULL;
 }
