@@ -61,6 +61,7 @@ static void usage(FILE *to)
             "usage: coro-bench [--tsv] [--reps N] [--min-time S] [--only M,...] [--help]\n"
             "       coro-bench scale N [--compact] [--tsv]\n"
             "       coro-bench cycles N [--compact]   (N pooled create/next/destroy, for strace)\n"
+            "       coro-bench aio [options]   only the aio_* rows and their peers\n"
             "  --tsv         print metric<TAB>value<TAB>unit lines only\n"
             "  --reps N      repetitions per row, median reported (default %d, at least %d)\n"
             "  --min-time S  seconds each repetition lasts at least (default %.1f, at least "
@@ -71,7 +72,9 @@ static void usage(FILE *to)
             "  (--compact: compact stacks); prints scale_live and scale_rss_bytes\n"
             "After the library's rows come the peers when available: Boost.Context and PCL\n"
             "  (found at build time) and CPython (python3 in PATH); a missing peer is\n"
-            "  skipped with a note on stderr.\n"
+            "  skipped with a note on stderr. With libcoro-aio: the aio_* rows, then\n"
+            "  asyncio_* (python3 in PATH) and uvloop_* (python3 or /usr/bin/python3\n"
+            "  with uvloop) from bench/aio_peers.py.\n"
             "The backend and machine are described on stderr.\n",
             DEFAULT_REPS, MIN_REPS, DEFAULT_MIN_TIME, MIN_MIN_TIME);
 }
@@ -173,12 +176,17 @@ static void describe_machine(const bench_config *cfg)
 }
 
 /* Every number coro-bench prints, in the order it prints them. */
-#define MAX_RESULTS (ROW_COUNT + BENCH_PEER_COUNT + 1 + BENCH_CPYTHON_ROWS)
+#ifdef CORO_BENCH_HAVE_AIO
+#define AIO_RESULTS (BENCH_AIO_ROWS + 2 * BENCH_AIO_PEER_ROWS)
+#else
+#define AIO_RESULTS 0
+#endif
+#define MAX_RESULTS (ROW_COUNT + BENCH_PEER_COUNT + 1 + BENCH_CPYTHON_ROWS + AIO_RESULTS)
 typedef struct results {
     size_t n;
     const char *metric[MAX_RESULTS];
     double value[MAX_RESULTS];
-    const char *unit[MAX_RESULTS]; /* "ns" (one decimal) or "bytes" (none) */
+    const char *unit[MAX_RESULTS]; /* "ns" (one decimal), "bytes" or "timers/s" (none) */
 } results;
 
 static void add_result(results *r, const char *metric, double value, const char *unit)
@@ -242,8 +250,85 @@ static bool listed(const char *list, const char *metric)
     return false;
 }
 
-/* A destroy that had to close a coroutine and met an error (spec F1/F2)
- * means a body or the library misbehaved: fail the run. */
+/* The event loop: libcoro-aio's rows, then asyncio's and uvloop's. */
+static void add_aio_results(results *r, const bench_config *cfg)
+{
+#ifdef CORO_BENCH_HAVE_AIO
+    double aio[BENCH_AIO_ROWS];
+    bench_aio(cfg, aio);
+    for (size_t i = 0; i < BENCH_AIO_ROWS; i++)
+        add_result(r, bench_aio_metrics[i], aio[i], bench_aio_units[i]);
+    static char peer_names[2][BENCH_AIO_PEER_ROWS][40];
+    const char *peer_units[BENCH_AIO_PEER_ROWS];
+    double peer_values[BENCH_AIO_PEER_ROWS];
+    static const char *const kinds[2] = {"asyncio", "uvloop"};
+    for (size_t k = 0; k < 2; k++)
+        if (bench_aio_peer(cfg, kinds[k], peer_names[k], peer_units, peer_values))
+            for (size_t i = 0; i < BENCH_AIO_PEER_ROWS; i++)
+                add_result(r, peer_names[k][i], peer_values[i], peer_units[i]);
+#else
+    (void)r;
+    (void)cfg;
+    fprintf(stderr, "coro-bench: skipped aio_* rows: libcoro-aio is not built "
+                    "(CORO_BUILD_AIO=OFF)\n");
+#endif
+}
+
+/* --only: just the named rows of the library, measured round robin. */
+static void add_only_results(results *r, const bench_config *cfg, const char *only)
+{
+    const bench_row *measured[ROW_COUNT];
+    size_t n_measured = 0;
+    for (size_t i = 0; i < ROW_COUNT; i++)
+        if (listed(only, rows[i]->metric))
+            measured[n_measured++] = rows[i];
+    if (n_measured == 0)
+        bad_usage("--only names no row of coro-bench: '%s'", only);
+    double values[ROW_COUNT];
+    bench_measure(measured, n_measured, cfg, values);
+    coro_stack_pool_trim();
+    for (size_t i = 0; i < n_measured; i++)
+        add_result(r, measured[i]->metric, values[i], "ns");
+}
+
+/* The library's rows, the context-switch peers, rss_per_coroutine_bytes,
+ * CPython's rows, then the aio rows. */
+static void add_library_results(results *r, const bench_config *cfg)
+{
+    /* The library's rows and the peers compiled in, measured round robin. */
+    const bench_row *measured[ROW_COUNT + BENCH_PEER_COUNT];
+    size_t n_measured = 0;
+    for (size_t i = 0; i < ROW_COUNT; i++)
+        measured[n_measured++] = rows[i];
+    for (size_t i = 0; i < BENCH_PEER_COUNT; i++) {
+        if (bench_peers[i].row != NULL)
+            measured[n_measured++] = bench_peers[i].row;
+        else
+            fprintf(stderr, "coro-bench: skipped %s: %s\n", bench_peers[i].metric,
+                    bench_peers[i].missing);
+    }
+    double values[ROW_COUNT + BENCH_PEER_COUNT];
+    bench_measure(measured, n_measured, cfg, values);
+    coro_stack_pool_trim(); /* every row is torn down: hand the pooled stacks back */
+
+    long live = 0, rss = 0;
+    if (bench_scale(RSS_SAMPLE, CORO_STACK_GUARDED, &live, &rss) != CORO_OK || live == 0)
+        bench_fail("could not keep %d coroutines alive for rss_per_coroutine_bytes", RSS_SAMPLE);
+    double cpython[BENCH_CPYTHON_ROWS];
+    bool have_cpython = bench_cpython(cfg, cpython);
+
+    for (size_t i = 0; i < ROW_COUNT; i++)
+        add_result(r, measured[i]->metric, values[i], "ns");
+    add_result(r, "rss_per_coroutine_bytes", (double)rss / (double)live, "bytes");
+    for (size_t i = ROW_COUNT; i < n_measured; i++)
+        add_result(r, measured[i]->metric, values[i], "ns");
+    for (size_t i = 0; have_cpython && i < BENCH_CPYTHON_ROWS; i++)
+        add_result(r, bench_cpython_metrics[i], cpython[i], "ns");
+    add_aio_results(r, cfg);
+}
+
+/* A destroy that had to close a coroutine and met an error (docs/semantics.md
+ * F1/F2) means a body or the library misbehaved: fail the run. */
 static void unraisable(const coro *c, const coro_exc *exc, const char *what, void *udata)
 {
     (void)udata;
@@ -257,6 +342,11 @@ int main(int argc, char **argv)
         return bench_scale_main(argc, argv);
     if (argc >= 2 && strcmp(argv[1], "cycles") == 0)
         return bench_cycles_main(argc, argv);
+    bool aio_only = argc >= 2 && strcmp(argv[1], "aio") == 0;
+    if (aio_only) {
+        argv++;
+        argc--;
+    }
     options o = parse_args(argc, argv);
     describe_machine(&o.cfg);
     coro_set_unraisable_hook(unraisable, NULL);
@@ -264,50 +354,14 @@ int main(int argc, char **argv)
      * cached stacks would idle out during the others and be mapped again
      * inside its next repetition. Steady state means a warm cache. */
     coro_set_stack_cache_idle_ms(0);
-
-    /* The library's rows and the peers compiled in, measured round robin. */
-    const bench_row *measured[ROW_COUNT + BENCH_PEER_COUNT];
-    size_t n_measured = 0;
-    for (size_t i = 0; i < ROW_COUNT; i++)
-        if (o.only == NULL || listed(o.only, rows[i]->metric))
-            measured[n_measured++] = rows[i];
-    if (o.only != NULL) {
-        if (n_measured == 0)
-            bad_usage("--only names no row of coro-bench: '%s'", o.only);
-        double only_values[ROW_COUNT];
-        bench_measure(measured, n_measured, &o.cfg, only_values);
-        coro_stack_pool_trim();
-        results r = {0};
-        for (size_t i = 0; i < n_measured; i++)
-            add_result(&r, measured[i]->metric, only_values[i], "ns");
-        print_results(&r, o.tsv);
-        return fflush(stdout) == 0 && !ferror(stdout) ? 0 : 1;
-    }
-    for (size_t i = 0; i < BENCH_PEER_COUNT; i++) {
-        if (bench_peers[i].row != NULL)
-            measured[n_measured++] = bench_peers[i].row;
-        else
-            fprintf(stderr, "coro-bench: skipped %s: %s\n", bench_peers[i].metric,
-                    bench_peers[i].missing);
-    }
-    double values[ROW_COUNT + BENCH_PEER_COUNT];
-    bench_measure(measured, n_measured, &o.cfg, values);
-    coro_stack_pool_trim(); /* every row is torn down: hand the pooled stacks back */
-
-    long live = 0, rss = 0;
-    if (bench_scale(RSS_SAMPLE, CORO_STACK_GUARDED, &live, &rss) != CORO_OK || live == 0)
-        bench_fail("could not keep %d coroutines alive for rss_per_coroutine_bytes", RSS_SAMPLE);
-    double cpython[BENCH_CPYTHON_ROWS];
-    bool have_cpython = bench_cpython(&o.cfg, cpython);
-
     results r = {0};
-    for (size_t i = 0; i < ROW_COUNT; i++)
-        add_result(&r, measured[i]->metric, values[i], "ns");
-    add_result(&r, "rss_per_coroutine_bytes", (double)rss / (double)live, "bytes");
-    for (size_t i = ROW_COUNT; i < n_measured; i++)
-        add_result(&r, measured[i]->metric, values[i], "ns");
-    for (size_t i = 0; have_cpython && i < BENCH_CPYTHON_ROWS; i++)
-        add_result(&r, bench_cpython_metrics[i], cpython[i], "ns");
+    if (aio_only)
+        add_aio_results(&r, &o.cfg);
+    else if (o.only != NULL)
+        add_only_results(&r, &o.cfg, o.only);
+    else
+        add_library_results(&r, &o.cfg);
+
     print_results(&r, o.tsv);
     if (!o.tsv) {
         putchar('\n');
@@ -317,6 +371,13 @@ int main(int argc, char **argv)
         print_ratio(&r, "cpython_send_ns", "send_ns", false, 5.0);
         print_ratio(&r, "cpython_create_close_ns", "create_destroy_pooled_ns", false, 2.0);
         print_ratio(&r, "cpython_try_raise_ns", "try_raise_ns", false, 3.0);
+        print_ratio(&r, "send_shared_fp_ns", "boost_fcontext_pair_ns", true, 0.90);
+        print_ratio(&r, "uvloop_sleep0_ns", "aio_sleep0_ns", false, 15.0);
+        print_ratio(&r, "asyncio_spawn_ns", "aio_spawn_ns", false, 8.0);
+        /* On ucontext a round trip through the loop is two swapcontext calls
+         * plus the loop: it should cost little more than a send. */
+        if (strncmp(coro_backend_name(), "ucontext", 8) == 0)
+            print_ratio(&r, "aio_sleep0_ns", "send_ns", true, 1.30);
     }
     if (fflush(stdout) != 0 || ferror(stdout)) {
         fprintf(stderr, "coro-bench: could not write the results\n");

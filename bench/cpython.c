@@ -94,8 +94,7 @@ static const char script[] =
     "for (metric, _), s in zip(rows, samples):\n"
     "    print(f'{metric}\\t{statistics.median(s):.1f}')\n";
 
-/* The path of the first executable `name` in PATH into buf; false if none. */
-static bool find_in_path(const char *name, char *buf, size_t size)
+bool bench_find_in_path(const char *name, char *buf, size_t size)
 {
     const char *path = getenv("PATH");
     if (path == NULL)
@@ -146,7 +145,7 @@ static bool read_rows(FILE *from, double *values)
 bool bench_cpython(const bench_config *cfg, double *values)
 {
     char python[4096];
-    if (!find_in_path("python3", python, sizeof python)) {
+    if (!bench_find_in_path("python3", python, sizeof python)) {
         skip_all("no python3 in PATH");
         return false;
     }

@@ -69,6 +69,28 @@ extern const char *const bench_cpython_metrics[BENCH_CPYTHON_ROWS];
  * missing or fails; then values[] means nothing. */
 bool bench_cpython(const bench_config *cfg, double *values);
 
+/* The path of the first executable `name` in PATH into buf; false if none. */
+bool bench_find_in_path(const char *name, char *buf, size_t size);
+
+/* rows_aio.c (when libcoro-aio is built): the loop's rows, measured with
+ * their own timing, and asyncio's and uvloop's (bench/aio_peers.py). */
+#ifdef CORO_BENCH_HAVE_AIO
+#define BENCH_AIO_ROWS 5
+/* aio_sleep0_ns, aio_spawn_ns, aio_timer_arm_ns, aio_timer_fire_per_s,
+ * aio_mem_per_task_bytes; units "ns", "timers/s", "bytes". */
+extern const char *const bench_aio_metrics[BENCH_AIO_ROWS];
+extern const char *const bench_aio_units[BENCH_AIO_ROWS];
+/* Measures them into values[], in that order; fails the run on error. */
+void bench_aio(const bench_config *cfg, double *values);
+/* The rows aio_peers.py prints for one loop. */
+#define BENCH_AIO_PEER_ROWS 6
+/* Runs aio_peers.py for kind "asyncio" or "uvloop": stores the metric names
+ * ("asyncio_sleep0_ns", ...), units and values of its rows; false after a
+ * note on stderr when the peer is missing or fails. */
+bool bench_aio_peer(const bench_config *cfg, const char *kind, char names[][40],
+                    const char **units, double *values);
+#endif
+
 /* scale.c: many coroutines alive at once and what they cost in memory. */
 
 /* Resident memory of this process in bytes (from /proc/self/statm). */

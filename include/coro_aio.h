@@ -17,8 +17,10 @@
  * coro_aio_await and coro_aio_sleep report CORO_THROWN exactly as coro_yield
  * does, with the exception in coro_exception(coro_current()).
  *
- * Threads: a loop belongs to the thread that runs it. Only
- * coro_aio_call_soon_threadsafe may be called from other threads.
+ * Threads: a loop belongs to the thread that runs it. From other threads,
+ * only coro_aio_call_soon_threadsafe, coro_aio_run_coroutine_threadsafe and
+ * the coro_aio_cfuture_ calls may be used. coro_aio_to_thread runs blocking
+ * functions on the loop's worker pool.
  *
  * Ownership: futures and tasks are reference counted. Every call that creates
  * one hands the caller a reference, given back with coro_aio_future_release.
@@ -287,9 +289,14 @@ typedef struct coro_aio_task_options {
 /** Wraps fn(self, arg) in a task scheduled to start on the next iteration
  *  (loop.create_task). The body runs as a libcoro coroutine on its own stack;
  *  what it returns is the task's result, an exception escaping it the task's
- *  exception (CancelledError: the task ends cancelled).
+ *  exception (CancelledError: the task ends cancelled). The coroutine and
+ *  its stack are made at the task's first step (or by coro_aio_task_get_coro),
+ *  so tasks that finish in their first step share one pooled stack; a stack
+ *  that cannot be had then ends the task with RuntimeError (the reason as
+ *  its message).
  *  @return a reference to the task (a future), or NULL: NULL loop or fn,
- *  closed loop, or out of memory (coro_aio_last_error says which). */
+ *  closed loop, an unknown stack mode or an impossible stack size, or out of
+ *  memory (coro_aio_last_error says which). */
 CORO_API coro_aio_future *coro_aio_create_task(coro_aio_loop *loop, coro_fn fn, void *arg,
                                                const coro_aio_task_options *opt);
 
@@ -303,7 +310,8 @@ CORO_API int coro_aio_task_set_name(coro_aio_future *task, const char *name);
 CORO_API int coro_aio_task_cancelling(const coro_aio_future *task);
 /** Takes one cancel request back (uncancel()); returns the count left. */
 CORO_API int coro_aio_task_uncancel(coro_aio_future *task);
-/** The coroutine a task drives (get_coro()); NULL for a plain future. */
+/** The coroutine a task drives (get_coro()), made now if the task has not
+ *  had its first step; NULL for a plain future (or if it cannot be made). */
 CORO_API coro *coro_aio_task_get_coro(const coro_aio_future *task);
 
 /** The task running on loop (asyncio.current_task(loop)); NULL loop means the
@@ -784,6 +792,101 @@ CORO_API long coro_aio_queue_maxsize(const coro_aio_queue *q);
 CORO_API bool coro_aio_queue_empty(const coro_aio_queue *q);
 /** True when maxsize > 0 and it holds maxsize items (full()). */
 CORO_API bool coro_aio_queue_full(const coro_aio_queue *q);
+
+/* ======================================================================== */
+/* Threads (asyncio.to_thread, asyncio.run_coroutine_threadsafe)            */
+/* ======================================================================== */
+
+/** A function run on a worker thread by coro_aio_to_thread. What it returns
+ *  is the await's result. It must not touch the loop, except through
+ *  coro_aio_call_soon_threadsafe and coro_aio_run_coroutine_threadsafe. */
+typedef void *(*coro_aio_thread_fn)(void *arg);
+
+/** Called on the loop's thread when a result of coro_aio_to_thread_ex goes
+ *  to nobody (its await was cancelled, or its task destroyed, before the
+ *  result reached it): `result` is what fn returned, `arg` what fn got. */
+typedef void (*coro_aio_discard_fn)(void *result, void *arg);
+
+/** `await asyncio.to_thread(fn, arg)` in the running task: runs fn(arg) on
+ *  the loop's worker pool and parks the task until it returns. The pool is
+ *  the loop's default executor: started lazily, one more worker for each
+ *  call that finds none idle, up to min(32, CPUs + 4) (as
+ *  ThreadPoolExecutor); coro_aio_loop_close waits for every call to return
+ *  and joins the workers.
+ *  A cancelled await returns CancelledError at once while fn keeps running
+ *  (a thread cannot be interrupted); its result then goes to nobody: it is
+ *  dropped (use coro_aio_to_thread_ex to free it). `arg` must stay valid
+ *  until fn returns, which may be after a cancelled await returned. A call
+ *  still queued when its await is cancelled still runs (concurrent.futures
+ *  would skip it).
+ *  @param result  receives fn's return value on CORO_OK; may be NULL
+ *  @return CORO_OK; CORO_THROWN with CancelledError (see coro_aio_await);
+ *  CORO_EINVAL for a NULL fn or outside a task; CORO_ENOMEM, also when no
+ *  worker thread could be started. */
+CORO_API int coro_aio_to_thread(coro_aio_thread_fn fn, void *arg, void **result);
+
+/** coro_aio_to_thread with `discard` (may be NULL), which receives the
+ *  result and arg of a call whose result went to nobody, on the loop's
+ *  thread, once, after fn returned and the await gave up on it (at the latest
+ *  when coro_aio_loop_close destroys the task, or when the task is freed).
+ *  When the result reaches the await, discard is not called: the caller owns
+ *  result and arg. Returns as coro_aio_to_thread. */
+CORO_API int coro_aio_to_thread_ex(coro_aio_thread_fn fn, void *arg, coro_aio_discard_fn discard,
+                                   void **result);
+
+/** Sets how many worker threads the loop's pool may run at once (its
+ *  max_workers); 0 restores the default min(32, CPUs + 4). Workers already
+ *  started stay until the loop closes. Call from the loop's thread.
+ *  @return CORO_OK; CORO_EINVAL for a NULL or closed loop or n < 0. */
+CORO_API int coro_aio_set_thread_workers(coro_aio_loop *loop, int n);
+
+/** How many worker threads the loop's pool has started (0 before the first
+ *  coro_aio_to_thread). Call from the loop's thread. */
+CORO_API int coro_aio_thread_workers(const coro_aio_loop *loop);
+
+/** A concurrent.futures.Future: the outcome of a task submitted from another
+ *  thread, waited for with a timeout. Reference counted like a future; safe
+ *  to use from any thread. */
+typedef struct coro_aio_cfuture coro_aio_cfuture;
+
+/** asyncio.run_coroutine_threadsafe(fn(arg), loop), from any thread: asks
+ *  the loop to create a task for fn(self, arg) (at its next iteration, as a
+ *  call_soon_threadsafe callback) and returns a concurrent future that gets
+ *  the task's outcome. Cancelling the concurrent future cancels the task (in
+ *  the loop's thread). When the loop closes first (the task never started,
+ *  or was still pending), the concurrent future ends cancelled, so a waiter
+ *  never hangs (Python's would stay pending).
+ *  @return a reference, given back with coro_aio_cfuture_release; NULL for
+ *  a NULL loop or fn, a closed loop ("Event loop is closed"), or out of
+ *  memory (coro_aio_last_error, on the calling thread, says which). */
+CORO_API coro_aio_cfuture *coro_aio_run_coroutine_threadsafe(coro_aio_loop *loop, coro_fn fn,
+                                                            void *arg);
+
+/** Future.result(timeout): waits up to `timeout` seconds (< 0: no limit) for
+ *  the outcome. Never call it, without a timeout, on the loop's own thread:
+ *  the loop cannot run while it waits.
+ *  @return CORO_OK with *result (may be NULL) = the task's return value;
+ *  CORO_RAISED with *exc (may be NULL): the task's exception, CancelledError
+ *  (cancelled), or TimeoutError with an empty message when the time ran out
+ *  (the future stays pending); CORO_EINVAL for a NULL cf or a NaN timeout. */
+CORO_API int coro_aio_cfuture_result(coro_aio_cfuture *cf, double timeout, void **result,
+                                     coro_exc *exc);
+
+/** Future.exception(timeout): as coro_aio_cfuture_result, but CORO_OK with
+ *  *exc = the task's exception, or exc->type == NULL when it returned. */
+CORO_API int coro_aio_cfuture_exception(coro_aio_cfuture *cf, double timeout, coro_exc *exc);
+
+/** Future.cancel(): if the outcome is not in yet, the concurrent future ends
+ *  cancelled at once (waiters wake up) and the loop is asked to cancel the
+ *  task; returns true. False when already done (or cancelled), or NULL. */
+CORO_API bool coro_aio_cfuture_cancel(coro_aio_cfuture *cf);
+/** Future.done(): true once it has an outcome or is cancelled. */
+CORO_API bool coro_aio_cfuture_done(coro_aio_cfuture *cf);
+/** Future.cancelled(). */
+CORO_API bool coro_aio_cfuture_cancelled(coro_aio_cfuture *cf);
+/** Gives back the reference run_coroutine_threadsafe returned (any thread).
+ *  The task goes on if still running. NULL is ignored. */
+CORO_API void coro_aio_cfuture_release(coro_aio_cfuture *cf);
 
 /* ======================================================================== */
 /* Errors nobody looked at                                                  */

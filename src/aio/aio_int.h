@@ -101,11 +101,20 @@ struct coro_aio_future {
  *  - step_exc: the exception the next scheduled step throws in (malloc'd),
  *    for the RuntimeErrors a step schedules (bad await).
  *  - prev/next: the loop's list of tasks not done (all_tasks); the loop holds
- *    a reference while the task is on it. */
+ *    a reference while the task is on it.
+ *  - co is NULL until the first step creates it (or get_coro asks for it):
+ *    a task that finishes in its first step borrows a pooled stack for that
+ *    step only, so creating many tasks at once maps no stacks. */
 typedef struct aio_task {
     coro_aio_future fut;
-    coro *co;
-    char *name;
+    coro *co;          /* made at the first step (materialize in task.c) */
+    coro_fn fn;        /* what co runs, kept until then */
+    void *arg;
+    size_t stack_size; /* co's stack, from the options and the loop */
+    int stack_mode;
+    bool gone;         /* task_free ran: no step may run any more */
+    char *name;        /* name_buf for "Task-N", else malloc'd */
+    char name_buf[24];
     int num_cancels;
     bool must_cancel;
     bool listed;
@@ -113,6 +122,14 @@ typedef struct aio_task {
     coro_exc *step_exc;
     struct aio_task *prev, *next;
 } aio_task;
+
+/* A timer heap entry: the deadline is copied next to the handle so that
+ * the sift loops compare without loading the handle (a cache miss per level
+ * with a million timers). */
+typedef struct aio_slot {
+    int64_t when;
+    coro_aio_handle *h;
+} aio_slot;
 
 /* The loop.
  *
@@ -129,7 +146,7 @@ struct coro_aio_loop {
     coro_aio_handle **ring;
     size_t ring_cap, ring_head, ring_len;
 
-    coro_aio_handle **heap;
+    aio_slot *heap;
     size_t heap_len, heap_cap;
     size_t timer_cancelled;
 
@@ -152,6 +169,8 @@ struct coro_aio_loop {
     size_t ntasks;
     aio_task *current;
     coro_aio_future *awaiting; /* set by coro_aio_await just before it yields */
+    coro_aio_handle *step_handle; /* the STEP handle running now, if only the
+                                     queue held it: a bare yield reuses it */
 
     coro_aio_exception_handler_fn handler;
     void *handler_udata;
@@ -160,6 +179,7 @@ struct coro_aio_loop {
     int stack_mode;
 
     struct aio_egroup *egroups; /* exception groups raised here (taskgroup.c) */
+    struct coro__aio_threads *threads; /* threads.c: worker pool, cross-thread requests */
 };
 
 /* --- loop.c --- */
@@ -178,6 +198,19 @@ int coro__aio_later_done(coro_aio_loop *loop, int64_t when_ns, coro_aio_done_fn 
                          coro_aio_future *fut, coro_aio_handle **out);
 void coro__aio_report(coro_aio_loop *loop, const char *message, const coro_exc *exc,
                       coro_aio_future *future, coro_aio_future *task);
+
+/* Wakes the loop from another thread (a waiting poll returns; the next
+ * drain_threadsafe runs coro__aio_threads_collect). */
+void coro__aio_wake(coro_aio_loop *loop);
+
+/* --- threads.c: to_thread's pool and run_coroutine_threadsafe --- */
+int coro__aio_threads_new(coro_aio_loop *loop);
+/* Loop thread: turns what other threads asked for into ready callbacks. */
+void coro__aio_threads_collect(coro_aio_loop *loop);
+/* First step of loop_close: joins the workers, settles every call and
+ * concurrent future the loop still holds. */
+void coro__aio_threads_close(coro_aio_loop *loop);
+void coro__aio_threads_free(coro_aio_loop *loop);
 
 /* --- timer.c: heapq over TimerHandles --- */
 int coro__aio_heap_push(coro_aio_loop *loop, coro_aio_handle *h);
@@ -199,6 +232,23 @@ void coro__aio_future_clear(coro_aio_future *f);
 void coro__aio_exc_repr(const coro_exc *e, char *buf, size_t size);
 bool coro__aio_set_str(char **dst, const char *src);
 
+/* What coro_aio_future_release does when the last reference goes. */
+void coro__aio_future_last(coro_aio_future *f);
+
+/* coro_aio_future_ref / _release for the loop's hot paths: inline, so that a
+ * step or a handle does not pay a call for each reference it moves. */
+static inline coro_aio_future *coro__aio_ref(coro_aio_future *f)
+{
+    f->refs++;
+    return f;
+}
+
+static inline void coro__aio_unref(coro_aio_future *f)
+{
+    if (f != NULL && --f->refs == 0)
+        coro__aio_future_last(f);
+}
+
 /* --- combinators.c --- */
 bool coro__aio_gather_cancel(coro_aio_future *f, const char *msg);
 void coro__aio_gather_free(coro_aio_future *f);
@@ -207,6 +257,9 @@ void coro__aio_gather_free(coro_aio_future *f);
 void coro__aio_task_step(aio_task *t);
 void coro__aio_task_free(aio_task *t);
 void coro__aio_task_destroy_pending(coro_aio_loop *loop);
+/* The checks of coro_aio_await: inside a task of the running loop; *self is
+ * the calling coroutine. CORO_EINVAL (with the message) otherwise. */
+int coro__aio_check_await(const char *what, coro **self);
 
 /* --- wait.c, timeouts.c, taskgroup.c --- */
 /* The running coroutine, when it runs inside a task of the running loop. */

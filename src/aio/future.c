@@ -94,8 +94,11 @@ void coro__aio_future_clear(coro_aio_future *f)
 
 void coro_aio_future_release(coro_aio_future *f)
 {
-    if (f == NULL || --f->refs > 0)
-        return;
+    coro__aio_unref(f);
+}
+
+void coro__aio_future_last(coro_aio_future *f)
+{
     coro_aio_loop *loop = f->loop;
     if (f->log_tb && f->exc != NULL) {
         /* Future.__del__: an exception nobody read. The report may look at

@@ -92,6 +92,7 @@ static void loop_free(coro_aio_loop *loop)
         free(t);
     }
     coro__aio_egroups_free(loop);
+    coro__aio_threads_free(loop);
     pthread_mutex_destroy(&loop->ts_lock);
     free(loop);
 }
@@ -119,7 +120,7 @@ static coro_aio_handle *handle_alloc(coro_aio_loop *loop)
 }
 
 /* Drops what the handle holds on futures and tasks. */
-static void handle_clear(coro_aio_handle *h)
+static inline void handle_clear(coro_aio_handle *h)
 {
     coro_aio_future *fut = h->fut;
     void *arg = h->arg;
@@ -127,12 +128,12 @@ static void handle_clear(coro_aio_handle *h)
     h->fut = NULL;
     h->arg = NULL;
     h->arg_is_fut = false;
-    coro_aio_future_release(fut);
+    coro__aio_unref(fut);
     if (arg_ref)
-        coro_aio_future_release(arg);
+        coro__aio_unref(arg);
 }
 
-static void handle_unref(coro_aio_handle *h)
+static inline void handle_unref(coro_aio_handle *h)
 {
     if (--h->refs > 0)
         return;
@@ -272,11 +273,22 @@ int coro__aio_soon_done(coro_aio_loop *loop, coro_aio_done_fn fn, coro_aio_futur
 
 int coro__aio_soon_step(coro_aio_loop *loop, aio_task *t)
 {
-    coro_aio_handle *h = soon(loop);
+    coro_aio_handle *h = loop->step_handle;
+    if (h != NULL && h->arg == t) {
+        /* A bare yield (sleep(0)) from the step this handle is running: queue
+         * the same handle again, with the task reference it already holds,
+         * instead of a fresh one (run_once's unref then leaves it alive). */
+        loop->step_handle = NULL;
+        if (ring_push(loop, h) == CORO_OK) {
+            h->refs++;
+            return CORO_OK;
+        }
+    }
+    h = soon(loop);
     if (h == NULL)
         return CORO_ENOMEM;
     h->kind = AIO_H_STEP;
-    h->arg = coro_aio_future_ref(&t->fut);
+    h->arg = coro__aio_ref(&t->fut);
     return CORO_OK;
 }
 
@@ -369,21 +381,32 @@ int coro_aio_call_soon_threadsafe(coro_aio_loop *loop, coro_aio_callback_fn fn, 
     else
         loop->ts_head = h;
     loop->ts_tail = h;
-    bool signal = atomic_exchange(&loop->ts_pending, 1) == 0;
-    if (signal) {
-        uint64_t one = 1;
-        ssize_t n = write(loop->wake_fd, &one, sizeof one);
-        (void)n; /* EAGAIN: the counter is already non-zero, the loop wakes */
-    }
+    coro__aio_wake(loop);
     pthread_mutex_unlock(&loop->ts_lock);
     return CORO_OK;
 }
 
-/* Moves the threadsafe calls to the ready queue. */
-static void drain_threadsafe(coro_aio_loop *loop)
+void coro__aio_wake(coro_aio_loop *loop)
 {
-    if (atomic_load_explicit(&loop->ts_pending, memory_order_acquire) == 0)
-        return;
+    if (atomic_exchange(&loop->ts_pending, 1) == 0) {
+        uint64_t one = 1;
+        ssize_t n = write(loop->wake_fd, &one, sizeof one);
+        (void)n; /* EAGAIN: the counter is already non-zero, the loop wakes */
+    }
+}
+
+static void drain_threadsafe_slow(coro_aio_loop *loop);
+
+/* Moves the threadsafe calls to the ready queue. The check is inline: it is
+ * all an iteration without threadsafe calls pays. */
+static inline void drain_threadsafe(coro_aio_loop *loop)
+{
+    if (atomic_load_explicit(&loop->ts_pending, memory_order_acquire) != 0)
+        drain_threadsafe_slow(loop);
+}
+
+static void drain_threadsafe_slow(coro_aio_loop *loop)
+{
     pthread_mutex_lock(&loop->ts_lock);
     coro_aio_handle *h = loop->ts_head;
     loop->ts_head = loop->ts_tail = NULL;
@@ -392,6 +415,9 @@ static void drain_threadsafe(coro_aio_loop *loop)
     ssize_t n = read(loop->wake_fd, &v, sizeof v); /* consumed with the calls */
     (void)n;
     pthread_mutex_unlock(&loop->ts_lock);
+    /* What threads.c's workers and submitters queued (they set ts_pending
+     * after queueing, so nothing queued before the reset above is missed). */
+    coro__aio_threads_collect(loop);
     while (h != NULL) {
         coro_aio_handle *next = h->next;
         h->next = NULL;
@@ -430,18 +456,18 @@ static void run_once(coro_aio_loop *loop)
     if (sched > MIN_SCHEDULED_TIMER_HANDLES && loop->timer_cancelled * 2 > sched) {
         size_t j = 0;
         for (size_t i = 0; i < loop->heap_len; i++) {
-            coro_aio_handle *h = loop->heap[i];
+            coro_aio_handle *h = loop->heap[i].h;
             if (h->cancelled) {
                 h->scheduled = false;
                 handle_unref(h);
             } else
-                loop->heap[j++] = h;
+                loop->heap[j++] = loop->heap[i];
         }
         loop->heap_len = j;
         coro__aio_heap_heapify(loop);
         loop->timer_cancelled = 0;
     } else {
-        while (loop->heap_len && loop->heap[0]->cancelled) {
+        while (loop->heap_len && loop->heap[0].h->cancelled) {
             loop->timer_cancelled--;
             coro_aio_handle *h = coro__aio_heap_pop(loop);
             h->scheduled = false;
@@ -453,7 +479,7 @@ static void run_once(coro_aio_loop *loop)
     if (loop->ring_len || loop->stopping)
         timeout = 0;
     else if (loop->heap_len) {
-        int64_t when = loop->heap[0]->when;
+        int64_t when = loop->heap[0].when;
         if (loop->clock == CORO_AIO_CLOCK_VIRTUAL) {
             if (when > loop->vtime)
                 loop->vtime = when; /* autojump: nothing else can happen first */
@@ -474,24 +500,28 @@ static void run_once(coro_aio_loop *loop)
         drain_threadsafe(loop);
     }
 
-    /* The clock is read only when a timer could be due: it is the costliest
-     * step of an iteration that just runs ready callbacks. */
+    /* One clock read decides which timers are due; with none scheduled
+     * there is nothing to decide (and a clock read is a third of a
+     * sleep(0) round trip). */
     int64_t end = loop->heap_len ? coro__aio_now(loop) : 0;
     while (loop->heap_len) {
-        coro_aio_handle *h = loop->heap[0];
-        if (h->when > end)
+        if (loop->heap[0].when > end)
             break;
         if (loop->ring_len == loop->ring_cap && ring_grow(loop) < 0)
             break;
-        h = coro__aio_heap_pop(loop);
+        coro_aio_handle *h = coro__aio_heap_pop(loop);
         h->scheduled = false;
         ring_push(loop, h);
     }
 
     for (size_t n = loop->ring_len; n > 0; n--) {
         coro_aio_handle *h = ring_pop(loop);
-        if (!h->cancelled)
+        if (!h->cancelled) {
+            if (h->kind == AIO_H_STEP && h->refs == 1)
+                loop->step_handle = h;
             run_handle(h);
+            loop->step_handle = NULL;
+        }
         handle_unref(h);
     }
 }
@@ -632,6 +662,8 @@ int coro_aio_loop_new(coro_aio_loop **out, const coro_aio_loop_options *opt)
         goto fail_fd;
     if ((rc = ring_grow(loop)) < 0)
         goto fail_fd;
+    if ((rc = coro__aio_threads_new(loop)) < 0)
+        goto fail_ring;
     pthread_mutex_init(&loop->ts_lock, NULL);
     atomic_init(&loop->ts_pending, 0);
     loop->clock = o.clock;
@@ -639,6 +671,8 @@ int coro_aio_loop_new(coro_aio_loop **out, const coro_aio_loop_options *opt)
     loop->stack_mode = o.stack_mode == CORO_STACK_DEFAULT ? CORO_STACK_COMPACT : o.stack_mode;
     *out = loop;
     return CORO_OK;
+fail_ring:
+    free(loop->ring);
 fail_fd:
     close(loop->wake_fd);
 fail_poll:
@@ -657,11 +691,12 @@ int coro_aio_loop_close(coro_aio_loop *loop)
     /* The scheduled callbacks go first (loop.close clears _ready and
      * _scheduled), then the tasks left pending are destroyed. */
     loop->live++; /* keep the struct while releasing */
+    coro__aio_threads_close(loop); /* joins the workers; settles their calls */
     drain_threadsafe(loop);
     while (loop->ring_len)
         handle_unref(ring_pop(loop));
     while (loop->heap_len) {
-        coro_aio_handle *h = loop->heap[--loop->heap_len];
+        coro_aio_handle *h = loop->heap[--loop->heap_len].h;
         h->scheduled = false;
         handle_unref(h);
     }

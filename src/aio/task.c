@@ -20,6 +20,7 @@
 
 #include <math.h>
 #include <stdatomic.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -69,22 +70,25 @@ static void wakeup(coro_aio_future *fut, void *arg);
 void coro__aio_task_free(aio_task *t)
 {
     coro_aio_loop *loop = t->fut.loop;
-    if (t->co != NULL) {
+    if (!t->gone) {
         coro *co = t->co;
         t->co = NULL;
+        t->gone = true;
         if (t->fut.state == AIO_PENDING) {
             /* Task.__del__ of a task left pending when its loop closed: the
              * collector closes the coroutine (its finally blocks run), then
              * the task reports itself. */
             t->fut.refs = 1;
-            coro_destroy(co);
+            if (co != NULL)
+                coro_destroy(co);
             coro__aio_report(loop, "Task was destroyed but it is pending!", NULL, NULL, &t->fut);
             if (--t->fut.refs > 0)
                 return;
-        } else
+        } else if (co != NULL)
             coro_destroy(co);
     }
-    free(t->name);
+    if (t->name != t->name_buf)
+        free(t->name);
     t->name = NULL;
     free(t->step_exc);
     t->step_exc = NULL;
@@ -115,6 +119,49 @@ void coro__aio_task_destroy_pending(coro_aio_loop *loop)
 /* Creation                                                                 */
 /* ------------------------------------------------------------------------ */
 
+/* "Task-<n>" into buf (24 bytes; no snprintf on the spawn path). */
+static char *task_n(char *buf, unsigned long n)
+{
+    char digits[24];
+    int k = 0;
+    do {
+        digits[k++] = (char)('0' + n % 10);
+        n /= 10;
+    } while (n != 0);
+    memcpy(buf, "Task-", 5);
+    for (int i = 0; i < k; i++)
+        buf[5 + i] = digits[k - 1 - i];
+    buf[5 + k] = '\0';
+    return buf;
+}
+
+/* Makes the task's coroutine (at its first step, or for get_coro). */
+static int materialize(aio_task *t)
+{
+    if (t->co != NULL)
+        return CORO_OK;
+    coro_options co;
+    coro_options_init(&co);
+    co.stack_size = t->stack_size;
+    co.stack_mode = t->stack_mode;
+    return coro_create(&t->co, t->fn, t->arg, &co);
+}
+
+/* The stack options are checked in create_task, as coro_create would: a
+ * bad size fails there, not at the first step. */
+static bool stack_ok(aio_task *t)
+{
+    if (t->stack_size > (SIZE_MAX >> 2)) {
+        coro__aio_fail(CORO_EINVAL, "create_task: stack size %zu is too large", t->stack_size);
+        return false;
+    }
+    if (t->stack_mode != CORO_STACK_GUARDED && t->stack_mode != CORO_STACK_COMPACT) {
+        coro__aio_fail(CORO_EINVAL, "create_task: unknown stack mode %d", t->stack_mode);
+        return false;
+    }
+    return true;
+}
+
 coro_aio_future *coro_aio_create_task(coro_aio_loop *loop, coro_fn fn, void *arg,
                                       const coro_aio_task_options *opt)
 {
@@ -140,20 +187,18 @@ coro_aio_future *coro_aio_create_task(coro_aio_loop *loop, coro_fn fn, void *arg
     coro__aio_future_init(&t->fut, loop, true);
     loop->live++;
     /* asyncio.create_task takes a number even when it is given a name. */
-    unsigned long n = atomic_fetch_add(&task_counter, 1) + 1;
-    char buf[32];
-    snprintf(buf, sizeof buf, "Task-%lu", n);
-    if (!coro__aio_set_str(&t->name, o.name ? o.name : buf))
+    unsigned long n = atomic_fetch_add_explicit(&task_counter, 1, memory_order_relaxed) + 1;
+    if (o.name != NULL) {
+        if (!coro__aio_set_str(&t->name, o.name))
+            goto fail;
+    } else
+        t->name = task_n(t->name_buf, n);
+    t->fn = fn;
+    t->arg = arg;
+    t->stack_size = o.stack_size ? o.stack_size : loop->stack_size;
+    t->stack_mode = o.stack_mode != CORO_STACK_DEFAULT ? o.stack_mode : loop->stack_mode;
+    if (!stack_ok(t))
         goto fail;
-    coro_options co;
-    coro_options_init(&co);
-    co.stack_size = o.stack_size ? o.stack_size : loop->stack_size;
-    co.stack_mode = o.stack_mode != CORO_STACK_DEFAULT ? o.stack_mode : loop->stack_mode;
-    int rc = coro_create(&t->co, fn, arg, &co);
-    if (rc < 0) {
-        coro__aio_fail(rc, "create_task: %s", coro_last_error());
-        goto fail;
-    }
     list_task(loop, t);
     if ((o.flags & CORO_AIO_TASK_EAGER) && loop->running) {
         coro__aio_task_step(t);
@@ -163,6 +208,7 @@ coro_aio_future *coro_aio_create_task(coro_aio_loop *loop, coro_fn fn, void *arg
     }
     return &t->fut;
 fail:
+    t->gone = true; /* never scheduled: nothing to report as pending */
     coro_aio_future_release(&t->fut);
     return NULL;
 }
@@ -203,14 +249,16 @@ static void step(aio_task *t, const coro_exc *exc_in)
     }
     coro_aio_future *waiter = t->fut_waiter;
     t->fut_waiter = NULL;
-    coro_aio_future_release(waiter);
+    coro__aio_unref(waiter);
 
-    coro_aio_future_ref(&t->fut); /* the step may drop the last other one */
+    coro__aio_ref(&t->fut); /* the step may drop the last other one */
     aio_task *prev = loop->current;
     loop->current = t;
     loop->awaiting = NULL;
     void *out = NULL;
-    int st = e ? coro_throw_exc(t->co, e, &out) : coro_send(t->co, NULL, &out);
+    int st = materialize(t); /* < 0: no stack; ends the task with RuntimeError below */
+    if (st == CORO_OK)
+        st = e ? coro_throw_exc(t->co, e, &out) : coro_send(t->co, NULL, &out);
     loop->current = prev;
     coro_aio_future *awaited = loop->awaiting;
     loop->awaiting = NULL;
@@ -276,12 +324,12 @@ static void step(aio_task *t, const coro_exc *exc_in)
     }
     if (t->fut.state != AIO_PENDING)
         unlist_task(t);
-    coro_aio_future_release(&t->fut);
+    coro__aio_unref(&t->fut);
 }
 
 void coro__aio_task_step(aio_task *t)
 {
-    if (t->fut.state != AIO_PENDING || t->co == NULL)
+    if (t->fut.state != AIO_PENDING || t->gone)
         return; /* _step(): already done (Python raises InvalidStateError) */
     if (t->step_exc != NULL) {
         coro_exc e = *t->step_exc;
@@ -297,7 +345,7 @@ void coro__aio_task_step(aio_task *t)
 static void wakeup(coro_aio_future *fut, void *arg)
 {
     aio_task *t = arg;
-    if (t->fut.state != AIO_PENDING || t->co == NULL)
+    if (t->fut.state != AIO_PENDING || t->gone)
         return;
     coro_exc e;
     if (coro_aio_future_result(fut, NULL, &e) == CORO_RAISED)
@@ -344,8 +392,13 @@ int coro_aio_task_set_name(coro_aio_future *task, const char *name)
 {
     if (!coro_aio_is_task(task) || name == NULL)
         return coro__aio_fail(CORO_EINVAL, "task_set_name: a task and a name are required");
-    if (!coro__aio_set_str(&((aio_task *)task)->name, name))
+    aio_task *t = (aio_task *)task;
+    char *copy = NULL;
+    if (!coro__aio_set_str(&copy, name))
         return coro__aio_fail(CORO_ENOMEM, "task_set_name: could not copy the name");
+    if (t->name != t->name_buf)
+        free(t->name); /* name_buf is not malloc'd */
+    t->name = copy;
     return CORO_OK;
 }
 
@@ -366,7 +419,12 @@ int coro_aio_task_uncancel(coro_aio_future *task)
 
 coro *coro_aio_task_get_coro(const coro_aio_future *task)
 {
-    return coro_aio_is_task(task) ? ((const aio_task *)task)->co : NULL;
+    if (!coro_aio_is_task(task))
+        return NULL;
+    aio_task *t = (aio_task *)(uintptr_t)task; /* made on demand: a cache, not a change */
+    if (t->gone || (t->co == NULL && materialize(t) < 0))
+        return NULL;
+    return t->co;
 }
 
 coro_aio_future *coro_aio_current_task(coro_aio_loop *loop)
@@ -435,7 +493,7 @@ static void throw_in(coro *self, const coro_exc *e)
     self->handling = true;
 }
 
-static int check_await(const char *what, coro **self)
+int coro__aio_check_await(const char *what, coro **self)
 {
     coro_aio_loop *loop = coro__aio_running;
     if (loop == NULL || loop->current == NULL || loop->current->co == NULL)
@@ -454,7 +512,7 @@ int coro_aio_await(coro_aio_future *f, void **result)
     coro *self;
     if (f == NULL)
         return coro__aio_fail(CORO_EINVAL, "await: future is NULL");
-    int rc = check_await("await", &self);
+    int rc = coro__aio_check_await("await", &self);
     if (rc < 0)
         return rc;
     if (f->state == AIO_PENDING) {
@@ -488,7 +546,7 @@ static void sleep_done(coro_aio_future *f, void *arg)
 int coro_aio_sleep(double delay)
 {
     coro *self;
-    int rc = check_await("sleep", &self);
+    int rc = coro__aio_check_await("sleep", &self);
     if (rc < 0)
         return rc;
     if (isnan(delay))

@@ -11,35 +11,34 @@
 
 #include <stdlib.h>
 
-static inline bool lt(const coro_aio_handle *a, const coro_aio_handle *b)
+static inline bool lt(const aio_slot *a, const aio_slot *b)
 {
     return a->when < b->when;
 }
 
 /* heapq._siftdown: moves heap[pos] up towards startpos. */
-static void siftdown(coro_aio_handle **heap, size_t startpos, size_t pos)
+static void siftdown(aio_slot *heap, size_t startpos, size_t pos)
 {
-    coro_aio_handle *item = heap[pos];
+    aio_slot item = heap[pos];
     while (pos > startpos) {
         size_t parentpos = (pos - 1) >> 1;
-        coro_aio_handle *parent = heap[parentpos];
-        if (!lt(item, parent))
+        if (!lt(&item, &heap[parentpos]))
             break;
-        heap[pos] = parent;
+        heap[pos] = heap[parentpos];
         pos = parentpos;
     }
     heap[pos] = item;
 }
 
 /* heapq._siftup: moves the smaller child up until a leaf, then siftdown. */
-static void siftup(coro_aio_handle **heap, size_t endpos, size_t pos)
+static void siftup(aio_slot *heap, size_t endpos, size_t pos)
 {
     size_t startpos = pos;
-    coro_aio_handle *item = heap[pos];
+    aio_slot item = heap[pos];
     size_t childpos = 2 * pos + 1;
     while (childpos < endpos) {
         size_t rightpos = childpos + 1;
-        if (rightpos < endpos && !lt(heap[childpos], heap[rightpos]))
+        if (rightpos < endpos && !lt(&heap[childpos], &heap[rightpos]))
             childpos = rightpos;
         heap[pos] = heap[childpos];
         pos = childpos;
@@ -53,13 +52,14 @@ int coro__aio_heap_push(coro_aio_loop *loop, coro_aio_handle *h)
 {
     if (loop->heap_len == loop->heap_cap) {
         size_t cap = loop->heap_cap ? loop->heap_cap * 2 : 64;
-        coro_aio_handle **n = realloc(loop->heap, cap * sizeof *n);
+        aio_slot *n = realloc(loop->heap, cap * sizeof *n);
         if (n == NULL)
             return coro__aio_fail(CORO_ENOMEM, "call_later: could not grow the timer heap");
         loop->heap = n;
         loop->heap_cap = cap;
     }
-    loop->heap[loop->heap_len] = h;
+    loop->heap[loop->heap_len].when = h->when;
+    loop->heap[loop->heap_len].h = h;
     siftdown(loop->heap, 0, loop->heap_len);
     loop->heap_len++;
     return CORO_OK;
@@ -67,11 +67,11 @@ int coro__aio_heap_push(coro_aio_loop *loop, coro_aio_handle *h)
 
 coro_aio_handle *coro__aio_heap_pop(coro_aio_loop *loop)
 {
-    coro_aio_handle **heap = loop->heap;
-    coro_aio_handle *last = heap[--loop->heap_len];
+    aio_slot *heap = loop->heap;
+    aio_slot last = heap[--loop->heap_len];
     if (loop->heap_len == 0)
-        return last;
-    coro_aio_handle *top = heap[0];
+        return last.h;
+    coro_aio_handle *top = heap[0].h;
     heap[0] = last;
     siftup(heap, loop->heap_len, 0);
     return top;
