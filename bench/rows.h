@@ -75,8 +75,8 @@ bool bench_find_in_path(const char *name, char *buf, size_t size);
 /* rows_aio.c (when libcoro-aio is built): the loop's rows, measured with
  * their own timing, and asyncio's and uvloop's (bench/aio_peers.py). */
 #ifdef CORO_BENCH_HAVE_AIO
-#define BENCH_AIO_ROWS 5
-/* aio_sleep0_ns, aio_spawn_ns, aio_timer_arm_ns, aio_timer_fire_per_s,
+#define BENCH_AIO_ROWS 6
+/* aio_sleep0_ns, aio_handoff_ns, aio_spawn_ns, aio_timer_arm_ns, aio_timer_fire_per_s,
  * aio_mem_per_task_bytes; units "ns", "timers/s", "bytes". */
 extern const char *const bench_aio_metrics[BENCH_AIO_ROWS];
 extern const char *const bench_aio_units[BENCH_AIO_ROWS];

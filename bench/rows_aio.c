@@ -6,9 +6,10 @@
  *   aio_sleep0_ns          one task awaiting coro_aio_sleep(0) in a loop: ns per
  *                          round trip through the loop (yield, one iteration,
  *                          resume)
- *   aio_handoff_ns         (not yet: two tasks waking each other through an
- *                          Event; it comes with the synchronisation primitives,
- *                          see the AIO_HANDOFF comment below)
+ *   aio_handoff_ns         two tasks waking each other through an Event each:
+ *                          each waits for its own event, clears it and sets
+ *                          the other's; ns per hand-off (one set() that wakes
+ *                          the other task), as aio_peers.py's handoff
  *   aio_spawn_ns           tasks that return at once, 100 000 a batch: created
  *                          by a running task, run, finished and freed: ns per
  *                          task
@@ -50,12 +51,9 @@
 #define PARKED_TASKS 100000
 
 const char *const bench_aio_metrics[BENCH_AIO_ROWS] = {
-    "aio_sleep0_ns",
-    /* AIO_HANDOFF: "aio_handoff_ns" goes here, between sleep0 and spawn, in
-     * the order aio_peers.py prints its rows (bump BENCH_AIO_ROWS, add the
-     * measurement to bench_aio and its unit to bench_aio_units). */
-    "aio_spawn_ns", "aio_timer_arm_ns", "aio_timer_fire_per_s", "aio_mem_per_task_bytes"};
-const char *const bench_aio_units[BENCH_AIO_ROWS] = {"ns", "ns", "ns", "timers/s", "bytes"};
+    "aio_sleep0_ns",    "aio_handoff_ns",       "aio_spawn_ns",
+    "aio_timer_arm_ns", "aio_timer_fire_per_s", "aio_mem_per_task_bytes"};
+const char *const bench_aio_units[BENCH_AIO_ROWS] = {"ns", "ns", "ns", "ns", "timers/s", "bytes"};
 
 static double now_ns(void)
 {
@@ -117,6 +115,57 @@ static double op_sleep0(coro_aio_loop *loop, uint64_t n)
     double t = now_ns();
     run_task(loop, sleep0_body, &n);
     return now_ns() - t;
+}
+
+/* One side of the hand-off: n rounds of wait for mine, clear it, set the
+ * other's (clearing first, so no wake-up is lost). */
+typedef struct handoff_side {
+    coro_aio_event *mine, *other;
+    uint64_t rounds;
+} handoff_side;
+
+static void *handoff_body(coro *self, void *arg)
+{
+    handoff_side *h = arg;
+    for (uint64_t i = 0; i < h->rounds; i++) {
+        if (coro_aio_event_wait(h->mine) != CORO_OK)
+            bench_propagate_close(self, CORO_THROWN, "Event.wait");
+        coro_aio_event_clear(h->mine);
+        coro_aio_event_set(h->other);
+    }
+    return NULL;
+}
+
+static void *handoff_main(coro *self, void *arg)
+{
+    handoff_side *sides = arg;
+    coro_aio_loop *loop = coro_aio_get_running_loop();
+    coro_aio_future *a = coro_aio_create_task(loop, handoff_body, &sides[0], NULL);
+    coro_aio_future *b = coro_aio_create_task(loop, handoff_body, &sides[1], NULL);
+    if (a == NULL || b == NULL)
+        bench_fail("create_task: %s", coro_aio_last_error());
+    coro_aio_event_set(sides[0].mine); /* side a moves first */
+    if (coro_aio_await(a, NULL) != CORO_OK || coro_aio_await(b, NULL) != CORO_OK)
+        bench_propagate_close(self, CORO_THROWN, "await");
+    coro_aio_future_release(a);
+    coro_aio_future_release(b);
+    return NULL;
+}
+
+/* n rounds of each side: 2n hand-offs, timed as ns per hand-off below. */
+static double op_handoff(coro_aio_loop *loop, uint64_t n)
+{
+    coro_aio_event *ea = NULL, *eb = NULL;
+    (void)loop; /* an event binds to the loop of its first waiter, as asyncio's */
+    if (coro_aio_event_new(&ea) != CORO_OK || coro_aio_event_new(&eb) != CORO_OK)
+        bench_fail("event_new: %s", coro_aio_last_error());
+    handoff_side sides[2] = {{ea, eb, n}, {eb, ea, n}};
+    double t = now_ns();
+    run_task(loop, handoff_main, sides);
+    double dt = now_ns() - t;
+    coro_aio_event_free(ea);
+    coro_aio_event_free(eb);
+    return dt / 2; /* two hand-offs per round */
 }
 
 static void *return_at_once(coro *self, void *arg)
@@ -272,19 +321,20 @@ void bench_aio(const bench_config *cfg, double *values)
         bench_fail("out of memory");
     coro_aio_loop *loop = new_loop();
     values[0] = per_op(loop, op_sleep0, cfg);
-    values[1] = per_op(loop, op_spawn, cfg);
-    values[2] = per_op(loop, op_timer_arm, cfg);
+    values[1] = per_op(loop, op_handoff, cfg);
+    values[2] = per_op(loop, op_spawn, cfg);
+    values[3] = per_op(loop, op_timer_arm, cfg);
     double *s = malloc((size_t)cfg->reps * sizeof *s);
     if (s == NULL)
         bench_fail("out of memory");
     for (int i = 0; i < cfg->reps; i++)
         s[i] = timer_fire(loop);
-    values[3] = median(s, cfg->reps);
+    values[4] = median(s, cfg->reps);
     free(s);
     coro_aio_loop_close(loop);
     free(handles);
     handles = NULL;
-    values[4] = parked_memory();
+    values[5] = parked_memory();
 }
 
 /* ---- peers: aio_peers.py under python3 ---------------------------------- */

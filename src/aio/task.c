@@ -509,7 +509,7 @@ int coro__aio_check_await(const char *what, coro **self)
 
 int coro_aio_await(coro_aio_future *f, void **result)
 {
-    coro *self;
+    coro *self = NULL;
     if (f == NULL)
         return coro__aio_fail(CORO_EINVAL, "await: future is NULL");
     int rc = coro__aio_check_await("await", &self);
@@ -545,7 +545,7 @@ static void sleep_done(coro_aio_future *f, void *arg)
 
 int coro_aio_sleep(double delay)
 {
-    coro *self;
+    coro *self = NULL;
     int rc = coro__aio_check_await("sleep", &self);
     if (rc < 0)
         return rc;

@@ -281,7 +281,7 @@ static void *group_body(coro *self, void *arg)
 
 int coro_aio_task_group_run(coro_aio_task_group_fn body, void *arg, void **result)
 {
-    coro *self;
+    coro *self = NULL;
     if (result != NULL)
         *result = NULL;
     if (body == NULL)

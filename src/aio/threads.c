@@ -280,7 +280,7 @@ static void deliver_cb(void *arg)
 int coro_aio_to_thread_ex(coro_aio_thread_fn fn, void *arg, coro_aio_discard_fn discard,
                           void **result)
 {
-    coro *self;
+    coro *self = NULL;
     if (fn == NULL)
         return coro__aio_fail(CORO_EINVAL, "to_thread: fn is required");
     int rc = coro__aio_check_await("to_thread", &self);

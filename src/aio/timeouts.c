@@ -112,7 +112,7 @@ static void *scope_body(coro *self, void *arg)
 int coro_aio_timeout_at_run(double when, coro_aio_timeout_fn fn, void *arg, void **result,
                             bool *expired)
 {
-    coro *self;
+    coro *self = NULL;
     if (result != NULL)
         *result = NULL;
     if (fn == NULL || isnan(when))
@@ -209,7 +209,7 @@ static void *await_body(coro *self, void *arg)
 
 int coro_aio_wait_for(coro_aio_future *f, double timeout, void **result)
 {
-    coro *self;
+    coro *self = NULL;
     if (result != NULL)
         *result = NULL;
     if (f == NULL || isnan(timeout))

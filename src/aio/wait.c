@@ -133,7 +133,7 @@ static void on_completion(coro_aio_future *f, void *arg)
 int coro_aio_wait(coro_aio_future *const *fs, size_t n, double timeout, int return_when,
                   bool *done, size_t *ndone)
 {
-    coro *self;
+    coro *self = NULL;
     int rc = coro__aio_self("wait", &self);
     if (rc < 0)
         return rc;
@@ -375,7 +375,7 @@ size_t coro_aio_as_completed_left(const coro_aio_as_completed *it)
 int coro_aio_as_completed_next(coro_aio_as_completed *it, coro_aio_future **which,
                                void **result)
 {
-    coro *self;
+    coro *self = NULL;
     if (which != NULL)
         *which = NULL;
     if (it == NULL)
