@@ -113,7 +113,8 @@ coro *coro__alloc_coro(void)
         sc->head = n->next;
         sc->count--;
 #ifdef CORO_VALGRIND
-        VALGRIND_MAKE_MEM_UNDEFINED(n, sizeof(coro));
+        if (coro__on_valgrind())
+            VALGRIND_MAKE_MEM_UNDEFINED(n, sizeof(coro));
 #endif
         return (coro *)n;
     }
@@ -137,7 +138,8 @@ void coro__free_coro(coro *c)
         sc->count++;
 #ifdef CORO_VALGRIND
         /* All but the link: one client request each way. */
-        VALGRIND_MAKE_MEM_NOACCESS((char *)c + sizeof *n, sizeof *c - sizeof *n);
+        if (coro__on_valgrind())
+            VALGRIND_MAKE_MEM_NOACCESS((char *)c + sizeof *n, sizeof *c - sizeof *n);
 #endif
         return;
     }

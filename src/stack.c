@@ -259,7 +259,8 @@ bool coro__stack_canary_ok(const coro__stack *st)
 #ifdef CORO_VALGRIND
     /* After an overrun and return, Memcheck marks the canary as below the
      * stack pointer; reading it is this check's whole point. */
-    VALGRIND_MAKE_MEM_DEFINED(st->map, CORO__CANARY_BYTES);
+    if (coro__on_valgrind())
+        VALGRIND_MAKE_MEM_DEFINED(st->map, CORO__CANARY_BYTES);
 #endif
     uint64_t any = 0;
     for (unsigned i = 0; i < CORO__CANARY_BYTES / sizeof *w; i++)
@@ -666,6 +667,8 @@ static void tools_register(coro__stack *st, bool reused)
 {
     st->valgrind_id = 0;
 #ifdef CORO_VALGRIND
+    if (!coro__on_valgrind())
+        return;
     st->valgrind_id = VALGRIND_STACK_REGISTER(st->lo, (char *)st->lo + st->size);
     /* A cached stack keeps its earlier user's bytes; to Memcheck they are
      * what they are to the new body: never written. */
@@ -678,7 +681,8 @@ static void tools_register(coro__stack *st, bool reused)
 static void tools_unregister(coro__stack *st)
 {
 #ifdef CORO_VALGRIND
-    VALGRIND_STACK_DEREGISTER(st->valgrind_id);
+    if (coro__on_valgrind())
+        VALGRIND_STACK_DEREGISTER(st->valgrind_id);
 #endif
 #ifdef CORO_ASAN
     /* Frames abandoned by a raise leave poisoned redzones behind; the next
