@@ -135,6 +135,8 @@ struct coro {
     unsigned ndefers;    /* length of `defers`; see coro__defer */
     coro__try *try_top;  /* the innermost active coro_try, NULL if none */
     coro__defer inline_defers[CORO__INLINE_DEFERS];
+    /* Fields below are zeroed one by one at create (clear_struct in
+     * coro.c): a new one must be added there. */
 
     coro *sub;
     const coro_iter_vtable *sub_vt;
