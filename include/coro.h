@@ -485,7 +485,9 @@ CORO_API intptr_t coro_yield_int(coro *self, intptr_t value);
  *  in one call: Python's `g = gen(arg); first = next(g)`, or the
  *  @coroutine priming decorator.
  *  @param out    receives the coroutine; set to NULL on error
- *  @param first  receives the first yielded value; may be NULL
+ *  @param first  receives the first yielded value, or the return value of a
+ *                body that returned before its first yield (Python's
+ *                StopIteration.value); NULL otherwise; may be NULL
  *  @return CORO_YIELDED (SUSPENDED); CORO_RETURNED or CORO_RAISED when the
  *  body ended before its first yield (*out is set, CLOSED, and must still be
  *  destroyed; coro_exception(*out) has the exception); CORO_EINVAL for a

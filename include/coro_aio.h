@@ -102,13 +102,19 @@ CORO_API void coro_aio_loop_options_init(coro_aio_loop_options *opt);
  *  when memory, the poller or the wake-up descriptor could not be had. */
 CORO_API int coro_aio_loop_new(coro_aio_loop **out, const coro_aio_loop_options *opt);
 
-/** Closes a loop (loop.close()): the callbacks and timers still scheduled are
- *  dropped; every task still pending is reported to the exception handler
- *  ("Task was destroyed but it is pending!") and its coroutine destroyed, so
- *  its cleanup handlers run. Futures and handles the caller still holds stay
- *  valid (for release) after this.
+/** Closes a loop (loop.close()) and gives it up: the callbacks and timers
+ *  still scheduled are dropped; every pending task that nothing else
+ *  references is reported to the exception handler ("Task was destroyed but
+ *  it is pending!") and its coroutine destroyed, so its cleanup handlers run.
+ *  A pending task the caller still holds stays pending until released, and
+ *  is reported and destroyed then (as Python does when the last reference to
+ *  a pending task goes). Futures, tasks and handles the caller still holds
+ *  stay valid for release only.
+ *  The loop's memory is freed now, or with the last of those releases: like
+ *  fclose, the loop pointer must not be used after this call (not even for
+ *  coro_aio_is_closed or a second close).
  *  @return CORO_OK (also for NULL); CORO_ERUNNING if the loop is running
- *  ("Cannot close a running event loop"). */
+ *  ("Cannot close a running event loop"), and then nothing is closed. */
 CORO_API int coro_aio_loop_close(coro_aio_loop *loop);
 
 /** Runs the loop until f is done (loop.run_until_complete(f)).

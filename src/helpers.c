@@ -47,7 +47,9 @@ int coro_start(coro **out, coro_fn fn, void *arg, void **first)
         return rc; /* coro_create said why */
     void *value = NULL;
     rc = coro_next(c, &value);
-    if (rc == CORO_YIELDED && first != NULL)
+    /* Also the return value of a body that ended before its first yield,
+     * which no later call could hand out (StopIteration.value). */
+    if ((rc == CORO_YIELDED || rc == CORO_RETURNED) && first != NULL)
         *first = value;
     *out = c;
     return rc; /* a fresh coroutine: only YIELDED, RETURNED or RAISED */

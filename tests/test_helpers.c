@@ -100,7 +100,7 @@ START_TEST(start_creates_and_runs_to_the_first_yield)
         intptr_t first;
     } cases[] = {
         {START_YIELDS, CORO_YIELDED, CORO_SUSPENDED, 11},
-        {START_RETURNS, CORO_RETURNED, CORO_CLOSED, 0},
+        {START_RETURNS, CORO_RETURNED, CORO_CLOSED, 5}, /* StopIteration(5).value */
         {START_RAISES, CORO_RAISED, CORO_CLOSED, 0},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
