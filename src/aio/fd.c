@@ -112,10 +112,10 @@ static int wait_fd(int fd, double timeout, int dir, const char *what)
     if (isnan(timeout))
         return coro__aio_fail(CORO_EINVAL, "%s: timeout is NaN", what);
     coro_aio_loop *loop = coro__aio_running;
-    aio_fd *e = slot(loop, fd);
-    if (e == NULL)
-        return coro__aio_fail(CORO_ENOMEM, "%s: could not grow the descriptor table", what);
-    if (!e->registered) {
+    aio_fd *e = find(loop, fd);
+    if (e == NULL || !e->registered) {
+        /* The poller first: it refuses a number that is not an open
+         * descriptor before the table grows to it. */
         rc = coro__aio_poll_add(loop->poll, fd,
                                 CORO__AIO_READ | CORO__AIO_WRITE | CORO__AIO_EDGE,
                                 (void *)((uintptr_t)fd + 1));
@@ -123,6 +123,10 @@ static int wait_fd(int fd, double timeout, int dir, const char *what)
             char why[200];
             snprintf(why, sizeof why, "%s", coro_aio_last_error());
             return coro__aio_fail(rc, "%s: fd %d cannot be watched (%s)", what, fd, why);
+        }
+        if ((e = slot(loop, fd)) == NULL) {
+            coro__aio_poll_remove(loop->poll, fd);
+            return coro__aio_fail(CORO_ENOMEM, "%s: could not grow the descriptor table", what);
         }
         e->registered = true;
         e->ready = 0;

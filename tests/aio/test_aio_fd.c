@@ -696,6 +696,8 @@ static void *misuse_main(coro *self, void *arg)
     int rc = coro_aio_wait_writable(dead, NONE);
     tr_add(&tr, "closed fd %s %s", status(self, rc),
            strstr(coro_aio_last_error(), "cannot be watched") ? "says why" : coro_aio_last_error());
+    rc = coro_aio_wait_readable(1 << 30, NONE);
+    tr_add(&tr, "huge fd %s", status(self, rc));
     char path[] = "/tmp/coro_aio_fd_XXXXXX";
     int file = mkstemp(path);
     unlink(path);
@@ -724,7 +726,7 @@ START_TEST(test_misuse)
     close(p[0]);
     close(p[1]);
     ck_assert_int_eq(run_virtual(misuse_main, NULL), CORO_OK);
-    ck_assert_str_eq(tr.buf, "fd -1 EINVAL; nan EINVAL; closed fd EINVAL says why; "
+    ck_assert_str_eq(tr.buf, "fd -1 EINVAL; nan EINVAL; closed fd EINVAL says why; huge fd EINVAL; "
                              "regular file EINVAL; clear dir 0 EINVAL; clear dir 4 EINVAL; "
                              "clear fd -2 EINVAL; clear unknown OK; close NULL EINVAL; "
                              "close -1 EINVAL; close dead EINVAL; close ok OK");
