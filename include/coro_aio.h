@@ -895,6 +895,70 @@ CORO_API bool coro_aio_cfuture_cancelled(coro_aio_cfuture *cf);
 CORO_API void coro_aio_cfuture_release(coro_aio_cfuture *cf);
 
 /* ======================================================================== */
+/* Waiting on file descriptors (fd.c)                                       */
+/* ======================================================================== */
+
+/** The exception a task waiting on a descriptor gets when coro_aio_close_fd
+ *  closes it (an OSError with EBADF in asyncio terms; base: Exception). Its
+ *  message: "file descriptor N was closed while a task waited on it". */
+CORO_API extern const coro_exc_type coro_aio_ClosedError;
+
+/** A direction of readiness, for coro_aio_fd_clear_ready. */
+enum { CORO_AIO_FD_READ = 1, CORO_AIO_FD_WRITE = 2 };
+
+/** Waits in the running task until fd is readable (what loop.add_reader and
+ *  loop.sock_recv build on: `fut = loop.create_future();
+ *  loop.add_reader(fd, fut.set_result, None); await fut`).
+ *  fd must be non-blocking and stay open until coro_aio_close_fd closes it.
+ *  On first use it is registered with the loop's poller, edge-triggered, for
+ *  both directions, and stays registered until coro_aio_close_fd. The loop
+ *  remembers per direction that the poller reported the fd ready; the wait
+ *  returns at once while that mark is set. The pattern is: try the I/O; on
+ *  EAGAIN call coro_aio_fd_clear_ready(loop, fd, CORO_AIO_FD_READ), then
+ *  wait. Readiness seen by a poll resolves the waiter in a ready callback of
+ *  that iteration (in the order the poller reported the fds); the task then
+ *  runs in the next iteration, as a task awaiting an add_reader future does.
+ *  End of file, hang-up and errors count as readable and writable.
+ *  @param fd       an open descriptor the poller accepts (not a regular file)
+ *  @param timeout  seconds; CORO_AIO_NO_TIMEOUT for none; <= 0 times out at
+ *                  once unless the fd is marked ready
+ *  @return CORO_OK: ready (or marked ready); CORO_THROWN with, in
+ *  coro_exception(coro_current()), TimeoutError (the timeout passed),
+ *  CancelledError (the task was cancelled) or coro_aio_ClosedError
+ *  (coro_aio_close_fd closed fd meanwhile); CORO_EINVAL outside a task, for
+ *  fd < 0, a NaN timeout, or an fd the poller refuses (closed, a regular
+ *  file: coro_aio_last_error gives the errno text); CORO_EBUSY when another
+ *  task already waits on fd for reading (one waiter per fd and direction);
+ *  CORO_ENOMEM. */
+CORO_API int coro_aio_wait_readable(int fd, double timeout);
+
+/** coro_aio_wait_readable for writability (loop.add_writer, sock_sendall's
+ *  wait); clear with CORO_AIO_FD_WRITE. Same arguments and statuses. */
+CORO_API int coro_aio_wait_writable(int fd, double timeout);
+
+/** Forgets that the poller reported fd ready in the directions `dir`
+ *  (CORO_AIO_FD_READ, CORO_AIO_FD_WRITE or both): call it when read or write
+ *  on fd failed with EAGAIN, before waiting. An fd the loop does not know is
+ *  ignored. Costs no system call.
+ *  @return CORO_OK; CORO_EINVAL for a NULL or closed loop, fd < 0 or a dir
+ *  outside READ|WRITE. */
+CORO_API int coro_aio_fd_clear_ready(coro_aio_loop *loop, int fd, int dir);
+
+/** Closes fd for the loop (what transports do with loop.remove_reader,
+ *  remove_writer and sock.close()): takes it out of the poller, wakes every
+ *  task waiting on it with coro_aio_ClosedError ("file descriptor N was
+ *  closed while a task waited on it"), forgets readiness already fetched for
+ *  it (a descriptor that reuses the number later starts afresh), then
+ *  close(2)s it. Close a descriptor a task may have waited on only this way:
+ *  a plain close(2) leaves the loop believing the number is registered, and
+ *  a later descriptor with that number would never be polled.
+ *  May be called from a task, a callback, or with the loop stopped.
+ *  @return CORO_OK; CORO_EINVAL for a NULL loop, fd < 0, or when close(2)
+ *  fails (EBADF: fd was not open; the loop forgot it anyway). Not after
+ *  coro_aio_loop_close (the loop is gone; close(2) the fd yourself). */
+CORO_API int coro_aio_close_fd(coro_aio_loop *loop, int fd);
+
+/* ======================================================================== */
 /* Errors nobody looked at                                                  */
 /* ======================================================================== */
 

@@ -180,6 +180,9 @@ struct coro_aio_loop {
 
     struct aio_egroup *egroups; /* exception groups raised here (taskgroup.c) */
     struct coro__aio_threads *threads; /* threads.c: worker pool, cross-thread requests */
+    struct coro__aio_fds *fds; /* fd.c: per-descriptor readiness and waiters */
+    size_t fd_registered;      /* descriptors in the poller besides wake_fd: while
+                                  > 0 every iteration polls */
 };
 
 /* --- loop.c --- */
@@ -260,6 +263,13 @@ void coro__aio_task_destroy_pending(coro_aio_loop *loop);
 /* The checks of coro_aio_await: inside a task of the running loop; *self is
  * the calling coroutine. CORO_EINVAL (with the message) otherwise. */
 int coro__aio_check_await(const char *what, coro **self);
+
+/* --- fd.c --- */
+/* A poll event for the descriptor registered with udata (fd + 1). */
+void coro__aio_fd_event(coro_aio_loop *loop, void *udata, unsigned events);
+void coro__aio_fd_fire(coro_aio_future *f, void *arg);
+/* loop_close: drops the waiters still held, frees the table. */
+void coro__aio_fds_close(coro_aio_loop *loop);
 
 /* --- wait.c, timeouts.c, taskgroup.c --- */
 /* The running coroutine, when it runs inside a task of the running loop. */

@@ -476,13 +476,16 @@ static void run_once(coro_aio_loop *loop)
     }
 
     int64_t timeout = -1;
+    int64_t jump = INT64_MIN;
     if (loop->ring_len || loop->stopping)
         timeout = 0;
     else if (loop->heap_len) {
         int64_t when = loop->heap[0].when;
         if (loop->clock == CORO_AIO_CLOCK_VIRTUAL) {
+            /* autojump: nothing else can happen first, unless a registered
+             * descriptor is ready now (decided after the poll) */
             if (when > loop->vtime)
-                loop->vtime = when; /* autojump: nothing else can happen first */
+                jump = when;
             timeout = 0;
         } else {
             int64_t now = coro__aio_now(loop);
@@ -492,13 +495,23 @@ static void run_once(coro_aio_loop *loop)
         }
     }
 
-    /* Only the wake-up descriptor is registered: a poll that cannot block
-     * would only tell what drain_threadsafe reads from the flag. */
-    if (timeout != 0) {
-        coro__aio_poll_event evs[8];
-        coro__aio_poll_wait(loop->poll, evs, 8, timeout);
+    /* With only the wake-up descriptor registered, a poll that cannot block
+     * would only tell what drain_threadsafe reads from the flag: skipped.
+     * Descriptors waited on (fd.c) are polled every iteration; their events
+     * become ready handles after the threadsafe calls, in poll order. */
+    bool io_events = false;
+    if (timeout != 0 || loop->fd_registered) {
+        coro__aio_poll_event evs[64];
+        int n = coro__aio_poll_wait(loop->poll, evs, 64, timeout);
         drain_threadsafe(loop);
+        for (int i = 0; i < n; i++)
+            if (evs[i].udata != NULL) {
+                coro__aio_fd_event(loop, evs[i].udata, evs[i].events);
+                io_events = true;
+            }
     }
+    if (jump != INT64_MIN && !io_events)
+        loop->vtime = jump;
 
     /* One clock read decides which timers are due; with none scheduled
      * there is nothing to decide (and a clock read is a third of a
@@ -701,6 +714,7 @@ int coro_aio_loop_close(coro_aio_loop *loop)
         handle_unref(h);
     }
     coro__aio_task_destroy_pending(loop);
+    coro__aio_fds_close(loop);
     pthread_mutex_lock(&loop->ts_lock);
     loop->closed = true;
     pthread_mutex_unlock(&loop->ts_lock);

@@ -15,6 +15,9 @@ typedef struct coro__aio_poll coro__aio_poll;
 
 /* Readiness bits, in `events`. */
 enum { CORO__AIO_READ = 1u << 0, CORO__AIO_WRITE = 1u << 1 };
+/* For add / modify: edge-triggered, and a peer's shutdown counts as
+ * readable (EPOLLET | EPOLLRDHUP). */
+enum { CORO__AIO_EDGE = 1u << 2 };
 
 typedef struct coro__aio_poll_event {
     void *udata;     /* what add/modify registered with the descriptor */

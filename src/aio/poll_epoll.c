@@ -35,7 +35,8 @@ int coro__aio_poll_open(coro__aio_poll **out)
 
 static uint32_t to_epoll(unsigned events)
 {
-    return ((events & CORO__AIO_READ) ? EPOLLIN : 0u) | ((events & CORO__AIO_WRITE) ? EPOLLOUT : 0u);
+    return ((events & CORO__AIO_READ) ? EPOLLIN : 0u) | ((events & CORO__AIO_WRITE) ? EPOLLOUT : 0u) |
+           ((events & CORO__AIO_EDGE) ? (uint32_t)EPOLLET | EPOLLRDHUP : 0u);
 }
 
 static int ctl(coro__aio_poll *p, int op, int fd, unsigned events, void *udata, const char *what)
@@ -88,7 +89,7 @@ int coro__aio_poll_wait(coro__aio_poll *p, coro__aio_poll_event *events, int max
                                                     strerror(errno));
     for (int i = 0; i < n; i++) {
         unsigned e = 0;
-        if (evs[i].events & (EPOLLIN | EPOLLERR | EPOLLHUP))
+        if (evs[i].events & (EPOLLIN | EPOLLERR | EPOLLHUP | EPOLLRDHUP))
             e |= CORO__AIO_READ;
         if (evs[i].events & (EPOLLOUT | EPOLLERR | EPOLLHUP))
             e |= CORO__AIO_WRITE;
