@@ -4,6 +4,7 @@
 #include "aio_util.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 
 void record_handler(coro_aio_loop *loop, const coro_aio_exc_context *ctx, void *udata)
 {
@@ -36,4 +37,36 @@ const char *exc_str(const coro_exc *e)
         return "None";
     snprintf(buf, sizeof buf, "%s%s%s", e->type->name, e->message[0] ? ": " : "", e->message);
     return buf;
+}
+
+coro_aio_future *case_task[CASE_MAX_TASKS];
+int case_ntasks;
+
+coro_aio_future *case_spawn(coro_fn fn, const char *tag)
+{
+    coro_aio_future *t = coro_aio_create_task(coro_aio_get_running_loop(), fn, (void *)tag, NULL);
+    /* Called from task bodies, where no ck_assert may run: a case that
+     * spawns too many is a broken test, so stop loudly. */
+    if (case_ntasks == CASE_MAX_TASKS) {
+        fprintf(stderr, "case_spawn: more than %d tasks in one case\n", CASE_MAX_TASKS);
+        abort();
+    }
+    case_task[case_ntasks++] = t;
+    return t;
+}
+
+int case_gather(int from, int n)
+{
+    coro_aio_future *g =
+        coro_aio_gather(coro_aio_get_running_loop(), case_task + from, (size_t)n, true);
+    int rc = coro_aio_await(g, NULL);
+    coro_aio_future_release(g);
+    return rc;
+}
+
+void case_release_tasks(void)
+{
+    for (int i = 0; i < case_ntasks; i++)
+        coro_aio_future_release(case_task[i]);
+    case_ntasks = 0;
 }

@@ -16,4 +16,16 @@ coro_aio_loop *new_loop(int clock);
 /* "Type: message" or "Type" into a static buffer. */
 const char *exc_str(const coro_exc *e);
 
+/* The tasks a transcript case spawns (in the running loop, the tag as the
+ * body's argument), kept in case_task[] in creation order and released
+ * together after the run. Set case_ntasks = 0 before each case. */
+#define CASE_MAX_TASKS 16
+extern coro_aio_future *case_task[CASE_MAX_TASKS];
+extern int case_ntasks;
+coro_aio_future *case_spawn(coro_fn fn, const char *tag);
+/* await asyncio.gather(*case_task[from:from+n], return_exceptions=True) */
+int case_gather(int from, int n);
+/* Releases every task spawned since case_ntasks was last set to 0. */
+void case_release_tasks(void);
+
 #endif

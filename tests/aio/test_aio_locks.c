@@ -45,26 +45,6 @@ static const char *args(const coro_exc *e)
     return buf;
 }
 
-/* Tasks a case creates; released after the run. */
-static coro_aio_future *T[16];
-static int NT;
-
-static coro_aio_future *spawn(coro_fn fn, const char *tag)
-{
-    coro_aio_future *t = coro_aio_create_task(LOOP(), fn, (void *)tag, NULL);
-    T[NT++] = t;
-    return t;
-}
-
-/* await asyncio.gather(*T[from:from+n], return_exceptions=True) */
-static int gather(int from, int n)
-{
-    coro_aio_future *g = coro_aio_gather(LOOP(), T + from, (size_t)n, true);
-    int rc = coro_aio_await(g, NULL);
-    coro_aio_future_release(g);
-    return rc;
-}
-
 static coro_aio_event *E;
 static coro_aio_lock *L;
 static coro_aio_semaphore *S;
@@ -107,7 +87,7 @@ static void *event_basic(coro *self, void *arg)
     (void)arg;
     coro_aio_event_new(&E);
     P("is_set %s", tf(coro_aio_event_is_set(E)));
-    coro_aio_future *t1 = spawn(ev_waiter, "a"), *t2 = spawn(ev_waiter, "b");
+    coro_aio_future *t1 = case_spawn(ev_waiter, "a"), *t2 = case_spawn(ev_waiter, "b");
     SLEEP0();
     P("set");
     coro_aio_event_set(E);
@@ -144,7 +124,7 @@ static void *event_already_set(coro *self, void *arg)
     (void)arg;
     coro_aio_event_new(&E);
     coro_aio_event_set(E);
-    coro_aio_future *t = spawn(other, NULL);
+    coro_aio_future *t = case_spawn(other, NULL);
     TRY(coro_aio_event_wait(E));
     P("main passed wait");
     AWAIT(t);
@@ -174,7 +154,7 @@ static void *ev_late(coro *self, void *arg)
  *     ts = [asyncio.create_task(waiter(x)) for x in 'ab']
  *     await asyncio.sleep(0)
  *     e.set(); e.clear(); p('set and cleared')
- *     await asyncio.gather(*ts)
+ *     await asyncio.case_gather(*ts)
  *     async def late():
  *         await e.wait(); p('late woke')
  *     t = asyncio.create_task(late()); await asyncio.sleep(0)
@@ -188,14 +168,14 @@ static void *event_set_then_clear(coro *self, void *arg)
 {
     (void)arg;
     coro_aio_event_new(&E);
-    spawn(ev_waiter2, "a");
-    spawn(ev_waiter2, "b");
+    case_spawn(ev_waiter2, "a");
+    case_spawn(ev_waiter2, "b");
     SLEEP0();
     coro_aio_event_set(E);
     coro_aio_event_clear(E);
     P("set and cleared");
-    TRY(gather(0, 2));
-    coro_aio_future *t = spawn(ev_late, NULL);
+    TRY(case_gather(0, 2));
+    coro_aio_future *t = case_spawn(ev_late, NULL);
     SLEEP0();
     P("late done? %s", tf(coro_aio_future_done(t)));
     coro_aio_future_cancel(t, NULL);
@@ -237,7 +217,7 @@ static void *event_cancel_waiter(coro *self, void *arg)
 {
     (void)arg;
     coro_aio_event_new(&E);
-    coro_aio_future *a = spawn(ev_waiter3, "a"), *b = spawn(ev_waiter3, "b");
+    coro_aio_future *a = case_spawn(ev_waiter3, "a"), *b = case_spawn(ev_waiter3, "b");
     SLEEP0();
     coro_aio_future_cancel(a, NULL);
     SLEEP0();
@@ -274,7 +254,7 @@ static void *ev_timed_waiter(coro *self, void *arg)
  *         await e.wait(); p(tag, 'woke at %.1f' % (loop.time() - t0))
  *     ts = [asyncio.create_task(waiter('w1')), asyncio.create_task(setter()),
  *           asyncio.create_task(waiter('w2'))]
- *     await asyncio.gather(*ts)
+ *     await asyncio.case_gather(*ts)
  * -> (3.11.7) set at 2.5; w1 woke at 2.5; w2 woke at 2.5
  */
 static void *event_timed(coro *self, void *arg)
@@ -282,10 +262,10 @@ static void *event_timed(coro *self, void *arg)
     (void)arg;
     coro_aio_event_new(&E);
     T0 = coro_aio_time(LOOP());
-    spawn(ev_timed_waiter, "w1");
-    spawn(ev_setter, NULL);
-    spawn(ev_timed_waiter, "w2");
-    TRY(gather(0, 3));
+    case_spawn(ev_timed_waiter, "w1");
+    case_spawn(ev_setter, NULL);
+    case_spawn(ev_timed_waiter, "w2");
+    TRY(case_gather(0, 3));
     return NULL;
 }
 
@@ -335,7 +315,7 @@ static void *lk_worker(coro *self, void *arg)
  *         p(tag, 'wants'); await l.acquire()
  *         p(tag, 'has'); await asyncio.sleep(0); p(tag, 'releases'); l.release()
  *     ts = [asyncio.create_task(worker(x)) for x in 'abc']
- *     await asyncio.gather(*ts); p('locked', l.locked())
+ *     await asyncio.case_gather(*ts); p('locked', l.locked())
  * -> (3.11.7) a wants; a has; b wants; c wants; a releases; b has; b releases; c has; c
  *    releases; locked False
  */
@@ -343,10 +323,10 @@ static void *lock_fifo(coro *self, void *arg)
 {
     (void)arg;
     coro_aio_lock_new(&L);
-    spawn(lk_worker, "a");
-    spawn(lk_worker, "b");
-    spawn(lk_worker, "c");
-    TRY(gather(0, 3));
+    case_spawn(lk_worker, "a");
+    case_spawn(lk_worker, "b");
+    case_spawn(lk_worker, "c");
+    TRY(case_gather(0, 3));
     P("locked %s", tf(coro_aio_lock_locked(L)));
     return NULL;
 }
@@ -381,7 +361,7 @@ static void *lk_newcomer(coro *self, void *arg)
  *     async def newcomer():
  *         p('newcomer wants'); await l.acquire(); p('newcomer has'); l.release()
  *     n = asyncio.create_task(newcomer())
- *     await asyncio.gather(t, n)
+ *     await asyncio.case_gather(t, n)
  * -> (3.11.7) released, locked False; waiter has; newcomer wants; newcomer has
  */
 static void *lock_no_overtake(coro *self, void *arg)
@@ -389,12 +369,12 @@ static void *lock_no_overtake(coro *self, void *arg)
     (void)arg;
     coro_aio_lock_new(&L);
     TRY(coro_aio_lock_acquire(L));
-    spawn(lk_waiter, NULL);
+    case_spawn(lk_waiter, NULL);
     SLEEP0();
     coro_aio_lock_release(L);
     P("released, locked %s", tf(coro_aio_lock_locked(L)));
-    spawn(lk_newcomer, NULL);
-    TRY(gather(0, 2));
+    case_spawn(lk_newcomer, NULL);
+    TRY(case_gather(0, 2));
     return NULL;
 }
 
@@ -428,7 +408,7 @@ static void *lock_release_reacquire(coro *self, void *arg)
     (void)arg;
     coro_aio_lock_new(&L);
     TRY(coro_aio_lock_acquire(L));
-    coro_aio_future *t = spawn(lk_waiter_rr, NULL);
+    coro_aio_future *t = case_spawn(lk_waiter_rr, NULL);
     SLEEP0();
     coro_aio_lock_release(L);
     P("main released");
@@ -464,7 +444,7 @@ static void *lk_waiter_tag(coro *self, void *arg)
  *     b = asyncio.create_task(waiter('b')); c = asyncio.create_task(waiter('c'))
  *     await asyncio.sleep(0)
  *     l.release(); b.cancel(); p('released and cancelled b')
- *     await asyncio.gather(b, c, return_exceptions=True)
+ *     await asyncio.case_gather(b, c, return_exceptions=True)
  *     p('locked', l.locked(), 'b cancelled', b.cancelled())
  * -> (3.11.7) released and cancelled b; b cancelled, locked False; c has; locked False b
  *    cancelled True
@@ -474,13 +454,13 @@ static void *lock_cancel_after_wake(coro *self, void *arg)
     (void)arg;
     coro_aio_lock_new(&L);
     TRY(coro_aio_lock_acquire(L));
-    coro_aio_future *b = spawn(lk_waiter_tag, "b");
-    spawn(lk_waiter_tag, "c");
+    coro_aio_future *b = case_spawn(lk_waiter_tag, "b");
+    case_spawn(lk_waiter_tag, "c");
     SLEEP0();
     coro_aio_lock_release(L);
     coro_aio_future_cancel(b, NULL);
     P("released and cancelled b");
-    TRY(gather(0, 2));
+    TRY(case_gather(0, 2));
     P("locked %s b cancelled %s", tf(coro_aio_lock_locked(L)), tf(coro_aio_future_cancelled(b)));
     return NULL;
 }
@@ -511,7 +491,7 @@ static void *lk_waiter_tag2(coro *self, void *arg)
  *     await asyncio.sleep(0)
  *     b.cancel(); await asyncio.sleep(0)
  *     p('releasing'); l.release()
- *     await asyncio.gather(b, c, return_exceptions=True)
+ *     await asyncio.case_gather(b, c, return_exceptions=True)
  * -> (3.11.7) b cancelled; releasing; c has
  */
 static void *lock_cancel_waiting(coro *self, void *arg)
@@ -519,14 +499,14 @@ static void *lock_cancel_waiting(coro *self, void *arg)
     (void)arg;
     coro_aio_lock_new(&L);
     TRY(coro_aio_lock_acquire(L));
-    coro_aio_future *b = spawn(lk_waiter_tag2, "b");
-    spawn(lk_waiter_tag2, "c");
+    coro_aio_future *b = case_spawn(lk_waiter_tag2, "b");
+    case_spawn(lk_waiter_tag2, "c");
     SLEEP0();
     coro_aio_future_cancel(b, NULL);
     SLEEP0();
     P("releasing");
     coro_aio_lock_release(L);
-    TRY(gather(0, 2));
+    TRY(case_gather(0, 2));
     return NULL;
 }
 
@@ -552,7 +532,7 @@ static void *lk_waiter_c(coro *self, void *arg)
  *     b.cancel(); l.release()
  *     await l.acquire(); p('main has it at once, locked', l.locked())
  *     l.release()
- *     await asyncio.gather(b, return_exceptions=True)
+ *     await asyncio.case_gather(b, return_exceptions=True)
  * -> (3.11.7) main has it at once, locked True; waiter cancelled
  */
 static void *lock_cancelled_waiters_only(coro *self, void *arg)
@@ -560,14 +540,14 @@ static void *lock_cancelled_waiters_only(coro *self, void *arg)
     (void)arg;
     coro_aio_lock_new(&L);
     TRY(coro_aio_lock_acquire(L));
-    coro_aio_future *b = spawn(lk_waiter_c, NULL);
+    coro_aio_future *b = case_spawn(lk_waiter_c, NULL);
     SLEEP0();
     coro_aio_future_cancel(b, NULL);
     coro_aio_lock_release(L);
     TRY(coro_aio_lock_acquire(L));
     P("main has it at once, locked %s", tf(coro_aio_lock_locked(L)));
     coro_aio_lock_release(L);
-    TRY(gather(0, 1));
+    TRY(case_gather(0, 1));
     return NULL;
 }
 
@@ -599,7 +579,7 @@ static void *lk_holder(coro *self, void *arg)
  *         await l.acquire(); p('waiter has'); l.release()
  *     h = asyncio.create_task(holder()); w = asyncio.create_task(waiter())
  *     await asyncio.sleep(0); h.cancel()
- *     await asyncio.gather(h, w, return_exceptions=True)
+ *     await asyncio.case_gather(h, w, return_exceptions=True)
  *     p('h cancelled', h.cancelled())
  * -> (3.11.7) holder released; waiter has; h cancelled True
  */
@@ -607,11 +587,11 @@ static void *lock_cancel_holder_wakes_next(coro *self, void *arg)
 {
     (void)arg;
     coro_aio_lock_new(&L);
-    coro_aio_future *h = spawn(lk_holder, NULL);
-    spawn(lk_waiter, NULL);
+    coro_aio_future *h = case_spawn(lk_holder, NULL);
+    case_spawn(lk_waiter, NULL);
     SLEEP0();
     coro_aio_future_cancel(h, NULL);
-    TRY(gather(0, 2));
+    TRY(case_gather(0, 2));
     P("h cancelled %s", tf(coro_aio_future_cancelled(h)));
     return NULL;
 }
@@ -628,7 +608,7 @@ static void *bind(coro *self, void *arg)
 {
     (void)arg;
     TRY(coro_aio_lock_acquire(L));
-    coro_aio_future *t = spawn(bind_acquire, NULL);
+    coro_aio_future *t = case_spawn(bind_acquire, NULL);
     SLEEP0();
     coro_aio_lock_release(L);
     AWAIT(t);
@@ -667,7 +647,7 @@ static void *lock_other_loop(coro *self, void *arg)
 {
     (void)arg;
     TRY(coro_aio_lock_acquire(L));
-    coro_aio_future *t = spawn(lk_acq_rel, NULL);
+    coro_aio_future *t = case_spawn(lk_acq_rel, NULL);
     if (coro_aio_await(t, NULL) != CORO_OK) {
         const char *s = coro_exception(self)->message;
         if (!coro_exc_matches(coro_exception(self)->type, &coro_RuntimeError) ||
@@ -700,7 +680,7 @@ static void *sem_worker(coro *self, void *arg)
  *     async def worker(tag):
  *         await s.acquire(); p(tag, 'in, value', s._value, 'locked', s.locked())
  *         await asyncio.sleep(0); s.release(); p(tag, 'out')
- *     await asyncio.gather(*[asyncio.create_task(worker(x)) for x in 'abc'])
+ *     await asyncio.case_gather(*[asyncio.create_task(worker(x)) for x in 'abc'])
  *     p('value', s._value, 'locked', s.locked())
  * -> (3.11.7) a in, value 1 locked False; b in, value 0 locked True; a out; b out; c in, value
  *    1 locked False; c out; value 2 locked False
@@ -709,10 +689,10 @@ static void *sem_basic(coro *self, void *arg)
 {
     (void)arg;
     coro_aio_semaphore_new(&S, 2, false);
-    spawn(sem_worker, "a");
-    spawn(sem_worker, "b");
-    spawn(sem_worker, "c");
-    TRY(gather(0, 3));
+    case_spawn(sem_worker, "a");
+    case_spawn(sem_worker, "b");
+    case_spawn(sem_worker, "c");
+    TRY(case_gather(0, 3));
     P("value %ld locked %s", coro_aio_semaphore_value(S), tf(coro_aio_semaphore_locked(S)));
     return NULL;
 }
@@ -776,7 +756,7 @@ static void *sem_waiter_c(coro *self, void *arg)
  *     b = asyncio.create_task(waiter('b')); c = asyncio.create_task(waiter('c'))
  *     await asyncio.sleep(0)
  *     s.release(); p('released, value', s._value); b.cancel()
- *     await asyncio.gather(b, c, return_exceptions=True)
+ *     await asyncio.case_gather(b, c, return_exceptions=True)
  *     p('value', s._value)
  * -> (3.11.7) released, value 0; b cancelled, value 0; c in, value 0; value 0
  */
@@ -784,13 +764,13 @@ static void *sem_cancel_after_wake(coro *self, void *arg)
 {
     (void)arg;
     coro_aio_semaphore_new(&S, 0, false);
-    coro_aio_future *b = spawn(sem_waiter_c, "b");
-    spawn(sem_waiter_c, "c");
+    coro_aio_future *b = case_spawn(sem_waiter_c, "b");
+    case_spawn(sem_waiter_c, "c");
     SLEEP0();
     coro_aio_semaphore_release(S);
     P("released, value %ld", coro_aio_semaphore_value(S));
     coro_aio_future_cancel(b, NULL);
-    TRY(gather(0, 2));
+    TRY(case_gather(0, 2));
     P("value %ld", coro_aio_semaphore_value(S));
     return NULL;
 }
@@ -805,7 +785,7 @@ static void *sem_cancel_after_wake(coro *self, void *arg)
  *     s.release(); s.release(); p('two released, value', s._value, 'locked', s.locked())
  *     await asyncio.sleep(0); await asyncio.sleep(0)
  *     s.release(); p('third released')
- *     await asyncio.gather(*ts); p('value', s._value)
+ *     await asyncio.case_gather(*ts); p('value', s._value)
  * -> (3.11.7) two released, value 0 locked True; a in, value 0; b in, value 0; third released;
  *    c in, value 0; value 0
  */
@@ -813,9 +793,9 @@ static void *sem_release_many(coro *self, void *arg)
 {
     (void)arg;
     coro_aio_semaphore_new(&S, 0, false);
-    spawn(sem_waiter_c, "a");
-    spawn(sem_waiter_c, "b");
-    spawn(sem_waiter_c, "c");
+    case_spawn(sem_waiter_c, "a");
+    case_spawn(sem_waiter_c, "b");
+    case_spawn(sem_waiter_c, "c");
     SLEEP0();
     coro_aio_semaphore_release(S);
     coro_aio_semaphore_release(S);
@@ -825,7 +805,7 @@ static void *sem_release_many(coro *self, void *arg)
     SLEEP0();
     coro_aio_semaphore_release(S);
     P("third released");
-    TRY(gather(0, 3));
+    TRY(case_gather(0, 3));
     P("value %ld", coro_aio_semaphore_value(S));
     return NULL;
 }
@@ -850,7 +830,7 @@ static void *sem_waiter_no(coro *self, void *arg)
  *     a = asyncio.create_task(waiter('a')); await asyncio.sleep(0)
  *     s.release(); p('released, value', s._value, 'locked', s.locked())
  *     b = asyncio.create_task(waiter('b'))
- *     await asyncio.gather(a, b); p('value', s._value)
+ *     await asyncio.case_gather(a, b); p('value', s._value)
  * -> (3.11.7) a wants, locked True; released, value 0 locked True; a in; b wants, locked True;
  *    b in; value 1
  */
@@ -859,13 +839,13 @@ static void *sem_no_overtake(coro *self, void *arg)
     (void)arg;
     coro_aio_semaphore_new(&S, 1, false);
     TRY(coro_aio_semaphore_acquire(S));
-    spawn(sem_waiter_no, "a");
+    case_spawn(sem_waiter_no, "a");
     SLEEP0();
     coro_aio_semaphore_release(S);
     P("released, value %ld locked %s", coro_aio_semaphore_value(S),
       tf(coro_aio_semaphore_locked(S)));
-    spawn(sem_waiter_no, "b");
-    TRY(gather(0, 2));
+    case_spawn(sem_waiter_no, "b");
+    TRY(case_gather(0, 2));
     P("value %ld", coro_aio_semaphore_value(S));
     return NULL;
 }
@@ -891,21 +871,21 @@ static void *sem_waiter_w(coro *self, void *arg)
  *     b = asyncio.create_task(waiter('b')); c = asyncio.create_task(waiter('c'))
  *     await asyncio.sleep(0); b.cancel(); await asyncio.sleep(0)
  *     p('locked', s.locked()); s.release()
- *     await asyncio.gather(b, c, return_exceptions=True); p('value', s._value)
+ *     await asyncio.case_gather(b, c, return_exceptions=True); p('value', s._value)
  * -> (3.11.7) b cancelled, value 0; locked True; c in; value 0
  */
 static void *sem_cancel_waiting(coro *self, void *arg)
 {
     (void)arg;
     coro_aio_semaphore_new(&S, 0, false);
-    coro_aio_future *b = spawn(sem_waiter_w, "b");
-    spawn(sem_waiter_w, "c");
+    coro_aio_future *b = case_spawn(sem_waiter_w, "b");
+    case_spawn(sem_waiter_w, "c");
     SLEEP0();
     coro_aio_future_cancel(b, NULL);
     SLEEP0();
     P("locked %s", tf(coro_aio_semaphore_locked(S)));
     coro_aio_semaphore_release(S);
-    TRY(gather(0, 2));
+    TRY(case_gather(0, 2));
     P("value %ld", coro_aio_semaphore_value(S));
     return NULL;
 }
@@ -940,7 +920,7 @@ static void *bounded_with_waiters(coro *self, void *arg)
     coro_aio_semaphore_new(&S, 2, true);
     TRY(coro_aio_semaphore_acquire(S));
     TRY(coro_aio_semaphore_acquire(S));
-    coro_aio_future *t = spawn(bsem_waiter, NULL);
+    coro_aio_future *t = case_spawn(bsem_waiter, NULL);
     SLEEP0();
     coro_aio_semaphore_release(S);
     P("value %ld", coro_aio_semaphore_value(S));
@@ -990,7 +970,7 @@ static void *cond_basic(coro *self, void *arg)
 {
     (void)arg;
     coro_aio_condition_new(&C, NULL);
-    coro_aio_future *t = spawn(cv_waiter, NULL);
+    coro_aio_future *t = case_spawn(cv_waiter, NULL);
     SLEEP0();
     TRY(coro_aio_condition_acquire(C));
     P("main notifies");
@@ -1026,17 +1006,17 @@ static void *cv_waiter_tag(coro *self, void *arg)
  *     async with c: c.notify(2); p('notified 2')
  *     await asyncio.sleep(0); await asyncio.sleep(0); await asyncio.sleep(0)
  *     async with c: c.notify(1); c.notify_all(); p('notified all')
- *     await asyncio.gather(*ts)
+ *     await asyncio.case_gather(*ts)
  * -> (3.11.7) notified 2; a woke; b woke; notified all; c woke; d woke
  */
 static void *cond_notify_n(coro *self, void *arg)
 {
     (void)arg;
     coro_aio_condition_new(&C, NULL);
-    spawn(cv_waiter_tag, "a");
-    spawn(cv_waiter_tag, "b");
-    spawn(cv_waiter_tag, "c");
-    spawn(cv_waiter_tag, "d");
+    case_spawn(cv_waiter_tag, "a");
+    case_spawn(cv_waiter_tag, "b");
+    case_spawn(cv_waiter_tag, "c");
+    case_spawn(cv_waiter_tag, "d");
     SLEEP0();
     TRY(coro_aio_condition_acquire(C));
     coro_aio_condition_notify(C, 2);
@@ -1050,7 +1030,7 @@ static void *cond_notify_n(coro *self, void *arg)
     coro_aio_condition_notify_all(C);
     P("notified all");
     coro_aio_condition_release(C);
-    TRY(gather(0, 4));
+    TRY(case_gather(0, 4));
     return NULL;
 }
 
@@ -1126,7 +1106,7 @@ static void *cond_wait_for(coro *self, void *arg)
     (void)arg;
     coro_aio_condition_new(&C, NULL);
     N = 0;
-    coro_aio_future *t = spawn(cv_consumer, NULL);
+    coro_aio_future *t = case_spawn(cv_consumer, NULL);
     SLEEP0();
     for (int i = 0; i < 4; i++) {
         TRY(coro_aio_condition_acquire(C));
@@ -1165,7 +1145,7 @@ static void *cv_waiter_cancel(coro *self, void *arg)
  *     t = asyncio.create_task(waiter()); await asyncio.sleep(0)
  *     await c.acquire(); t.cancel('bye'); await asyncio.sleep(0); await asyncio.sleep(0)
  *     p('main releases'); c.release()
- *     await asyncio.gather(t, return_exceptions=True)
+ *     await asyncio.case_gather(t, return_exceptions=True)
  *     p('locked', c.locked(), 'cancelled', t.cancelled())
  * -> (3.11.7) main releases; waiter cancelled ('bye',) locked True; locked False cancelled True
  */
@@ -1173,7 +1153,7 @@ static void *cond_cancel_reacquires(coro *self, void *arg)
 {
     (void)arg;
     coro_aio_condition_new(&C, NULL);
-    coro_aio_future *t = spawn(cv_waiter_cancel, NULL);
+    coro_aio_future *t = case_spawn(cv_waiter_cancel, NULL);
     SLEEP0();
     TRY(coro_aio_condition_acquire(C));
     coro_aio_future_cancel(t, "bye");
@@ -1181,7 +1161,7 @@ static void *cond_cancel_reacquires(coro *self, void *arg)
     SLEEP0();
     P("main releases");
     coro_aio_condition_release(C);
-    TRY(gather(0, 1));
+    TRY(case_gather(0, 1));
     P("locked %s cancelled %s", tf(coro_aio_condition_locked(C)), tf(coro_aio_future_cancelled(t)));
     return NULL;
 }
@@ -1200,14 +1180,14 @@ static void *cond_cancel_reacquires(coro *self, void *arg)
  *     await c.acquire(); c.notify(); await asyncio.sleep(0); await asyncio.sleep(0)
  *     t.cancel('m1'); await asyncio.sleep(0); t.cancel('m2'); await asyncio.sleep(0)
  *     p('main releases'); c.release()
- *     await asyncio.gather(t, return_exceptions=True); p('locked', c.locked())
+ *     await asyncio.case_gather(t, return_exceptions=True); p('locked', c.locked())
  * -> (3.11.7) main releases; waiter cancelled () locked True; locked False
  */
 static void *cond_cancel_in_reacquire(coro *self, void *arg)
 {
     (void)arg;
     coro_aio_condition_new(&C, NULL);
-    coro_aio_future *t = spawn(cv_waiter_cancel, NULL);
+    coro_aio_future *t = case_spawn(cv_waiter_cancel, NULL);
     SLEEP0();
     TRY(coro_aio_condition_acquire(C));
     coro_aio_condition_notify(C, 1);
@@ -1219,7 +1199,7 @@ static void *cond_cancel_in_reacquire(coro *self, void *arg)
     SLEEP0();
     P("main releases");
     coro_aio_condition_release(C);
-    TRY(gather(0, 1));
+    TRY(case_gather(0, 1));
     P("locked %s", tf(coro_aio_condition_locked(C)));
     return NULL;
 }
@@ -1255,14 +1235,14 @@ static void *cv_waiter_tag_c(coro *self, void *arg)
  *     await asyncio.sleep(0); await asyncio.sleep(0); await asyncio.sleep(0)
  *     p('b done', b.done())
  *     b.cancel()
- *     await asyncio.gather(a, b, return_exceptions=True)
+ *     await asyncio.case_gather(a, b, return_exceptions=True)
  * -> (3.13) a cancelled; b woke; b done True
  */
 static void *cond_cancel_after_notify(coro *self, void *arg)
 {
     (void)arg;
     coro_aio_condition_new(&C, NULL);
-    coro_aio_future *a = spawn(cv_waiter_tag_c, "a"), *b = spawn(cv_waiter_tag_c, "b");
+    coro_aio_future *a = case_spawn(cv_waiter_tag_c, "a"), *b = case_spawn(cv_waiter_tag_c, "b");
     SLEEP0();
     TRY(coro_aio_condition_acquire(C));
     coro_aio_condition_notify(C, 1);
@@ -1273,7 +1253,7 @@ static void *cond_cancel_after_notify(coro *self, void *arg)
     SLEEP0();
     P("b done %s", tf(coro_aio_future_done(b)));
     coro_aio_future_cancel(b, NULL);
-    TRY(gather(0, 2));
+    TRY(case_gather(0, 2));
     return NULL;
 }
 
@@ -1310,7 +1290,7 @@ static void *cond_shared_lock(coro *self, void *arg)
     coro_aio_condition_new(&C2, L);
     TRY(coro_aio_lock_acquire(L));
     P("c1 %s c2 %s", tf(coro_aio_condition_locked(C)), tf(coro_aio_condition_locked(C2)));
-    coro_aio_future *t = spawn(cv2_waiter, NULL);
+    coro_aio_future *t = case_spawn(cv2_waiter, NULL);
     coro_aio_lock_release(L);
     SLEEP0();
     TRY(coro_aio_condition_acquire(C));
@@ -1353,7 +1333,7 @@ static void *br_basic(coro *self, void *arg)
  *         p(tag, 'arrives'); i = await b.wait(); p(tag, 'passes', i, 'n_waiting', b.n_waiting)
  *     ts = [asyncio.create_task(w(x)) for x in 'abc']
  *     await asyncio.sleep(0); p('n_waiting', b.n_waiting)
- *     await asyncio.gather(*ts); p('n_waiting', b.n_waiting, 'broken', b.broken)
+ *     await asyncio.case_gather(*ts); p('n_waiting', b.n_waiting, 'broken', b.broken)
  * -> (3.11.7) parties 3 n_waiting 0 broken False; a arrives; b arrives; c arrives; c passes 2
  *    n_waiting 0; n_waiting 0; a passes 0 n_waiting 0; b passes 1 n_waiting 0; n_waiting 0
  *    broken False
@@ -1364,12 +1344,12 @@ static void *barrier_basic(coro *self, void *arg)
     coro_aio_barrier_new(&B, 3);
     P("parties %ld n_waiting %ld broken %s", coro_aio_barrier_parties(B),
       coro_aio_barrier_n_waiting(B), tf(coro_aio_barrier_broken(B)));
-    spawn(br_basic, "a");
-    spawn(br_basic, "b");
-    spawn(br_basic, "c");
+    case_spawn(br_basic, "a");
+    case_spawn(br_basic, "b");
+    case_spawn(br_basic, "c");
     SLEEP0();
     P("n_waiting %ld", coro_aio_barrier_n_waiting(B));
-    TRY(gather(0, 3));
+    TRY(case_gather(0, 3));
     P("n_waiting %ld broken %s", coro_aio_barrier_n_waiting(B), tf(coro_aio_barrier_broken(B)));
     return NULL;
 }
@@ -1393,7 +1373,7 @@ static void *br_rounds(coro *self, void *arg)
  *         for r in range(3):
  *             i = await b.wait(); p(tag, 'round', r, 'index', i)
  *             if tag == 'a': await asyncio.sleep(0)
- *     await asyncio.gather(asyncio.create_task(w('a')), asyncio.create_task(w('b')))
+ *     await asyncio.case_gather(asyncio.create_task(w('a')), asyncio.create_task(w('b')))
  * -> (3.11.7) b round 0 index 1; a round 0 index 0; a round 1 index 1; b round 1 index 0; a
  *    round 2 index 1; b round 2 index 0
  */
@@ -1401,9 +1381,9 @@ static void *barrier_rounds(coro *self, void *arg)
 {
     (void)arg;
     coro_aio_barrier_new(&B, 2);
-    spawn(br_rounds, "a");
-    spawn(br_rounds, "b");
-    TRY(gather(0, 2));
+    case_spawn(br_rounds, "a");
+    case_spawn(br_rounds, "b");
+    TRY(case_gather(0, 2));
     return NULL;
 }
 
@@ -1426,7 +1406,7 @@ static void *br_abort(coro *self, void *arg)
  *     ts = [asyncio.create_task(w(x)) for x in 'ab']
  *     await asyncio.sleep(0)
  *     await b.abort(); p('aborted, broken', b.broken, 'n_waiting', b.n_waiting)
- *     await asyncio.gather(*ts)
+ *     await asyncio.case_gather(*ts)
  *     try: await b.wait()
  *     except asyncio.BrokenBarrierError as e: p('late BrokenBarrierError:', e)
  *     await b.reset(); p('reset, broken', b.broken)
@@ -1438,13 +1418,13 @@ static void *barrier_abort(coro *self, void *arg)
 {
     (void)arg;
     coro_aio_barrier_new(&B, 3);
-    spawn(br_abort, "a");
-    spawn(br_abort, "b");
+    case_spawn(br_abort, "a");
+    case_spawn(br_abort, "b");
     SLEEP0();
     TRY(coro_aio_barrier_abort(B));
     P("aborted, broken %s n_waiting %ld", tf(coro_aio_barrier_broken(B)),
       coro_aio_barrier_n_waiting(B));
-    TRY(gather(0, 2));
+    TRY(case_gather(0, 2));
     if (coro_aio_barrier_wait(B, NULL) != CORO_OK) {
         if (broken_error(self) == NULL)
             coro_reraise(self);
@@ -1477,9 +1457,9 @@ static void *br_reset(coro *self, void *arg)
  *     ts = [asyncio.create_task(w(x)) for x in 'ab']
  *     await asyncio.sleep(0)
  *     await b.reset(); p('reset, n_waiting', b.n_waiting)
- *     await asyncio.gather(*ts)
+ *     await asyncio.case_gather(*ts)
  *     ts = [asyncio.create_task(w(x)) for x in 'cde']
- *     await asyncio.gather(*ts); p('broken', b.broken)
+ *     await asyncio.case_gather(*ts); p('broken', b.broken)
  * -> (3.11.7) reset, n_waiting 0; a BrokenBarrierError: Abort or reset of barrier; b
  *    BrokenBarrierError: Abort or reset of barrier; e passes 2; c passes 0; d passes 1; broken
  *    False
@@ -1488,16 +1468,16 @@ static void *barrier_reset(coro *self, void *arg)
 {
     (void)arg;
     coro_aio_barrier_new(&B, 3);
-    spawn(br_reset, "a");
-    spawn(br_reset, "b");
+    case_spawn(br_reset, "a");
+    case_spawn(br_reset, "b");
     SLEEP0();
     TRY(coro_aio_barrier_reset(B));
     P("reset, n_waiting %ld", coro_aio_barrier_n_waiting(B));
-    TRY(gather(0, 2));
-    spawn(br_reset, "c");
-    spawn(br_reset, "d");
-    spawn(br_reset, "e");
-    TRY(gather(2, 3));
+    TRY(case_gather(0, 2));
+    case_spawn(br_reset, "c");
+    case_spawn(br_reset, "d");
+    case_spawn(br_reset, "e");
+    TRY(case_gather(2, 3));
     P("broken %s", tf(coro_aio_barrier_broken(B)));
     return NULL;
 }
@@ -1522,24 +1502,24 @@ static void *br_cancel(coro *self, void *arg)
  *         except asyncio.CancelledError: p(tag, 'cancelled, n_waiting', b.n_waiting); raise
  *     t = asyncio.create_task(w('a')); await asyncio.sleep(0)
  *     p('n_waiting', b.n_waiting); t.cancel()
- *     await asyncio.gather(t, return_exceptions=True)
+ *     await asyncio.case_gather(t, return_exceptions=True)
  *     p('n_waiting', b.n_waiting)
- *     await asyncio.gather(asyncio.create_task(w('b')), asyncio.create_task(w('c')))
+ *     await asyncio.case_gather(asyncio.create_task(w('b')), asyncio.create_task(w('c')))
  * -> (3.11.7) n_waiting 1; a cancelled, n_waiting 0; n_waiting 0; c passes 1; b passes 0
  */
 static void *barrier_cancel(coro *self, void *arg)
 {
     (void)arg;
     coro_aio_barrier_new(&B, 2);
-    coro_aio_future *t = spawn(br_cancel, "a");
+    coro_aio_future *t = case_spawn(br_cancel, "a");
     SLEEP0();
     P("n_waiting %ld", coro_aio_barrier_n_waiting(B));
     coro_aio_future_cancel(t, NULL);
-    TRY(gather(0, 1));
+    TRY(case_gather(0, 1));
     P("n_waiting %ld", coro_aio_barrier_n_waiting(B));
-    spawn(br_cancel, "b");
-    spawn(br_cancel, "c");
-    TRY(gather(1, 2));
+    case_spawn(br_cancel, "b");
+    case_spawn(br_cancel, "c");
+    TRY(case_gather(1, 2));
     return NULL;
 }
 
@@ -1679,7 +1659,7 @@ static void run_case(const tcase_def *c)
     coro_aio_loop_options_init(&o);
     o.clock = CORO_AIO_CLOCK_VIRTUAL;
     tr_reset(&tr);
-    NT = 0;
+    case_ntasks = 0;
     E = NULL;
     L = NULL;
     S = NULL;
@@ -1693,8 +1673,7 @@ static void run_case(const tcase_def *c)
     int rc = coro_aio_run(c->main, NULL, &o, NULL, &exc);
     ck_assert_msg(rc == CORO_OK, "%s: run returned %d (%s)", c->name, rc,
                   rc == CORO_RAISED ? exc_str(&exc) : coro_aio_last_error());
-    for (int i = 0; i < NT; i++)
-        coro_aio_future_release(T[i]);
+    case_release_tasks();
     ck_assert_int_eq(coro_aio_condition_free(C), CORO_OK);
     ck_assert_int_eq(coro_aio_condition_free(C2), CORO_OK);
     ck_assert_int_eq(coro_aio_event_free(E), CORO_OK);
@@ -1757,7 +1736,7 @@ static void *busy_main(coro *self, void *arg)
 {
     (void)arg;
     TRY(coro_aio_lock_acquire(L));
-    spawn(busy_waiter, NULL);
+    case_spawn(busy_waiter, NULL);
     SLEEP0();
     P("free %d", coro_aio_lock_free(L));
     P("%s", coro_aio_last_error());
@@ -1768,11 +1747,10 @@ static void *busy_main(coro *self, void *arg)
  * the waiter, it frees. */
 START_TEST(test_free_busy)
 {
-    NT = 0;
+    case_ntasks = 0;
     ck_assert_int_eq(coro_aio_lock_new(&L), CORO_OK);
     ck_assert_int_eq(coro_aio_run(busy_main, NULL, NULL, NULL, NULL), CORO_OK);
-    for (int i = 0; i < NT; i++)
-        coro_aio_future_release(T[i]);
+    case_release_tasks();
     ck_assert_str_eq(tr.buf, "free -7; lock_free: 1 tasks still wait on the lock; free it once "
                              "they are done");
     ck_assert_int_eq(coro_aio_lock_free(L), CORO_OK);

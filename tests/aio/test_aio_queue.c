@@ -34,25 +34,6 @@ static bool is_cancel(coro *self)
     return coro_exc_matches(coro_exception(self)->type, &coro_aio_CancelledError);
 }
 
-static coro_aio_future *T[16];
-static int NT;
-
-static coro_aio_future *spawn(coro_fn fn, const char *tag)
-{
-    coro_aio_future *t = coro_aio_create_task(LOOP(), fn, (void *)tag, NULL);
-    T[NT++] = t;
-    return t;
-}
-
-/* await asyncio.gather(*T[from:from+n], return_exceptions=True) */
-static int gather(int from, int n)
-{
-    coro_aio_future *g = coro_aio_gather(LOOP(), T + from, (size_t)n, true);
-    int rc = coro_aio_await(g, NULL);
-    coro_aio_future_release(g);
-    return rc;
-}
-
 static coro_aio_queue *Q;
 static double T0;
 
@@ -178,7 +159,7 @@ static void *consumer(coro *self, void *arg)
  *             item = await q.get(); p('get', item)
  *             if item is None: break
  *             await asyncio.sleep(0)
- *     await asyncio.gather(asyncio.create_task(producer()), asyncio.create_task(consumer()))
+ *     await asyncio.case_gather(asyncio.create_task(producer()), asyncio.create_task(consumer()))
  * -> (3.11.7) put 0 qsize 1; put 1 qsize 2; get 0; put 2 qsize 2; get 1; put 3 qsize 2; get 2;
  *    put 4 qsize 2; get 3; producer done; get 4; get None
  */
@@ -186,9 +167,9 @@ static void *q_producer_consumer(coro *self, void *arg)
 {
     (void)arg;
     coro_aio_queue_new(&Q, 2, CORO_AIO_QUEUE_FIFO, NULL, NULL);
-    spawn(producer, NULL);
-    spawn(consumer, NULL);
-    TRY(gather(0, 2));
+    case_spawn(producer, NULL);
+    case_spawn(consumer, NULL);
+    TRY(case_gather(0, 2));
     return NULL;
 }
 
@@ -211,16 +192,16 @@ static void *getter(coro *self, void *arg)
  *     q.put_nowait(1); q.put_nowait(2); p('put 2')
  *     await asyncio.sleep(0)
  *     q.put_nowait(3); p('put 3')
- *     await asyncio.gather(*ts)
+ *     await asyncio.case_gather(*ts)
  * -> (3.11.7) a waits; b waits; c waits; put 2; a got 1; b got 2; put 3; c got 3
  */
 static void *q_getters_fifo(coro *self, void *arg)
 {
     (void)arg;
     coro_aio_queue_new(&Q, 0, CORO_AIO_QUEUE_FIFO, NULL, NULL);
-    spawn(getter, "a");
-    spawn(getter, "b");
-    spawn(getter, "c");
+    case_spawn(getter, "a");
+    case_spawn(getter, "b");
+    case_spawn(getter, "c");
     SLEEP0();
     coro_aio_queue_put_nowait(Q, I(1), NULL);
     coro_aio_queue_put_nowait(Q, I(2), NULL);
@@ -228,7 +209,7 @@ static void *q_getters_fifo(coro *self, void *arg)
     SLEEP0();
     coro_aio_queue_put_nowait(Q, I(3), NULL);
     P("put 3");
-    TRY(gather(0, 3));
+    TRY(case_gather(0, 3));
     return NULL;
 }
 
@@ -249,7 +230,7 @@ static void *putter(coro *self, void *arg)
  *     await asyncio.sleep(0)
  *     for i in range(4):
  *         p('got', await q.get())
- *     await asyncio.gather(*ts)
+ *     await asyncio.case_gather(*ts)
  * -> (3.11.7) a waits; b waits; c waits; got x; a put; got a; b put; got b; c put; got c
  */
 static void *q_putters_fifo(coro *self, void *arg)
@@ -257,16 +238,16 @@ static void *q_putters_fifo(coro *self, void *arg)
     (void)arg;
     coro_aio_queue_new(&Q, 1, CORO_AIO_QUEUE_FIFO, NULL, NULL);
     coro_aio_queue_put_nowait(Q, "x", NULL);
-    spawn(putter, "a");
-    spawn(putter, "b");
-    spawn(putter, "c");
+    case_spawn(putter, "a");
+    case_spawn(putter, "b");
+    case_spawn(putter, "c");
     SLEEP0();
     for (int i = 0; i < 4; i++) {
         void *item;
         TRY(coro_aio_queue_get(Q, &item));
         P("got %s", (char *)item);
     }
-    TRY(gather(0, 3));
+    TRY(case_gather(0, 3));
     return NULL;
 }
 
@@ -391,7 +372,7 @@ static void *join_worker(coro *self, void *arg)
  *     await q.join(); p('joined at %.1f' % (loop.time() - t0))
  *     await q.join(); p('join again returns at once')
  *     for w in ws: w.cancel()
- *     await asyncio.gather(*ws, return_exceptions=True)
+ *     await asyncio.case_gather(*ws, return_exceptions=True)
  *     try: q.task_done()
  *     except ValueError as e: p('ValueError:', e)
  * -> (3.11.7) b done 0.5 at 0.5; a done 1.0 at 1.0; b done 2.0 at 2.5; joined at 2.5; join
@@ -404,14 +385,14 @@ static void *q_join(coro *self, void *arg)
     T0 = coro_aio_time(LOOP());
     for (int i = 0; i < 3; i++)
         coro_aio_queue_put_nowait(Q, (void *)&DELAYS[i], NULL);
-    coro_aio_future *a = spawn(join_worker, "a"), *b = spawn(join_worker, "b");
+    coro_aio_future *a = case_spawn(join_worker, "a"), *b = case_spawn(join_worker, "b");
     TRY(coro_aio_queue_join(Q));
     P("joined at %.1f", now());
     TRY(coro_aio_queue_join(Q));
     P("join again returns at once");
     coro_aio_future_cancel(a, NULL);
     coro_aio_future_cancel(b, NULL);
-    TRY(gather(0, 2));
+    TRY(case_gather(0, 2));
     if (coro_aio_queue_task_done(Q) == CORO_EINVAL)
         P("%s", strstr(coro_aio_last_error(), "ValueError: "));
     return NULL;
@@ -439,20 +420,20 @@ static void *getter_c(coro *self, void *arg)
  *     a = asyncio.create_task(getter('a')); b = asyncio.create_task(getter('b'))
  *     await asyncio.sleep(0)
  *     q.put_nowait('x'); a.cancel(); p('put and cancelled a')
- *     await asyncio.gather(a, b, return_exceptions=True); p('qsize', q.qsize())
+ *     await asyncio.case_gather(a, b, return_exceptions=True); p('qsize', q.qsize())
  * -> (3.11.7) put and cancelled a; a cancelled, qsize 1; b got x; qsize 0
  */
 static void *q_getter_cancel_after_wake(coro *self, void *arg)
 {
     (void)arg;
     coro_aio_queue_new(&Q, 0, CORO_AIO_QUEUE_FIFO, NULL, NULL);
-    coro_aio_future *a = spawn(getter_c, "a");
-    spawn(getter_c, "b");
+    coro_aio_future *a = case_spawn(getter_c, "a");
+    case_spawn(getter_c, "b");
     SLEEP0();
     coro_aio_queue_put_nowait(Q, "x", NULL);
     coro_aio_future_cancel(a, NULL);
     P("put and cancelled a");
-    TRY(gather(0, 2));
+    TRY(case_gather(0, 2));
     P("qsize %zu", coro_aio_queue_qsize(Q));
     return NULL;
 }
@@ -478,7 +459,7 @@ static void *putter_c(coro *self, void *arg)
  *     a = asyncio.create_task(putter('a')); b = asyncio.create_task(putter('b'))
  *     await asyncio.sleep(0)
  *     p('got', q.get_nowait()); a.cancel()
- *     await asyncio.gather(a, b, return_exceptions=True)
+ *     await asyncio.case_gather(a, b, return_exceptions=True)
  *     p('got', q.get_nowait(), 'empty', q.empty())
  * -> (3.11.7) got x; a cancelled, full False; b put; got b empty True
  */
@@ -487,14 +468,14 @@ static void *q_putter_cancel_after_wake(coro *self, void *arg)
     (void)arg;
     coro_aio_queue_new(&Q, 1, CORO_AIO_QUEUE_FIFO, NULL, NULL);
     coro_aio_queue_put_nowait(Q, "x", NULL);
-    coro_aio_future *a = spawn(putter_c, "a");
-    spawn(putter_c, "b");
+    coro_aio_future *a = case_spawn(putter_c, "a");
+    case_spawn(putter_c, "b");
     SLEEP0();
     void *v;
     coro_aio_queue_get_nowait(Q, &v, NULL);
     P("got %s", (char *)v);
     coro_aio_future_cancel(a, NULL);
-    TRY(gather(0, 2));
+    TRY(case_gather(0, 2));
     coro_aio_queue_get_nowait(Q, &v, NULL);
     P("got %s empty %s", (char *)v, tf(coro_aio_queue_empty(Q)));
     return NULL;
@@ -525,21 +506,21 @@ static void *getter_w(coro *self, void *arg)
  *     a = asyncio.create_task(getter('a')); b = asyncio.create_task(getter('b'))
  *     await asyncio.sleep(0); a.cancel(); await asyncio.sleep(0)
  *     q.put_nowait('y'); p('put')
- *     await asyncio.gather(a, b, return_exceptions=True)
+ *     await asyncio.case_gather(a, b, return_exceptions=True)
  * -> (3.11.7) a cancelled; put; b got y
  */
 static void *q_getter_cancel_waiting(coro *self, void *arg)
 {
     (void)arg;
     coro_aio_queue_new(&Q, 0, CORO_AIO_QUEUE_FIFO, NULL, NULL);
-    coro_aio_future *a = spawn(getter_w, "a");
-    spawn(getter_w, "b");
+    coro_aio_future *a = case_spawn(getter_w, "a");
+    case_spawn(getter_w, "b");
     SLEEP0();
     coro_aio_future_cancel(a, NULL);
     SLEEP0();
     coro_aio_queue_put_nowait(Q, "y", NULL);
     P("put");
-    TRY(gather(0, 2));
+    TRY(case_gather(0, 2));
     return NULL;
 }
 
@@ -554,22 +535,22 @@ static void *q_getter_cancel_waiting(coro *self, void *arg)
  *     await asyncio.sleep(0)
  *     ts[0].cancel(); ts[1].cancel()
  *     q.put_nowait('z'); p('put')
- *     await asyncio.gather(*ts, return_exceptions=True)
+ *     await asyncio.case_gather(*ts, return_exceptions=True)
  * -> (3.11.7) put; a cancelled; b cancelled; c got z
  */
 static void *q_wakeup_skips_cancelled(coro *self, void *arg)
 {
     (void)arg;
     coro_aio_queue_new(&Q, 0, CORO_AIO_QUEUE_FIFO, NULL, NULL);
-    spawn(getter_w, "a");
-    spawn(getter_w, "b");
-    spawn(getter_w, "c");
+    case_spawn(getter_w, "a");
+    case_spawn(getter_w, "b");
+    case_spawn(getter_w, "c");
     SLEEP0();
-    coro_aio_future_cancel(T[0], NULL);
-    coro_aio_future_cancel(T[1], NULL);
+    coro_aio_future_cancel(case_task[0], NULL);
+    coro_aio_future_cancel(case_task[1], NULL);
     coro_aio_queue_put_nowait(Q, "z", NULL);
     P("put");
-    TRY(gather(0, 3));
+    TRY(case_gather(0, 3));
     return NULL;
 }
 
@@ -585,26 +566,26 @@ static void *q_wakeup_skips_cancelled(coro *self, void *arg)
  *     q.put_nowait(1); q.put_nowait(2); ts[0].cancel(); p('put 2, cancelled a')
  *     await asyncio.sleep(0); await asyncio.sleep(0)
  *     p('qsize', q.qsize()); ts[2].cancel()
- *     await asyncio.gather(*ts, return_exceptions=True)
+ *     await asyncio.case_gather(*ts, return_exceptions=True)
  * -> (3.11.7) put 2, cancelled a; a cancelled; b got 1; c got 2; qsize 0
  */
 static void *q_two_woken_one_cancelled(coro *self, void *arg)
 {
     (void)arg;
     coro_aio_queue_new(&Q, 0, CORO_AIO_QUEUE_FIFO, NULL, NULL);
-    spawn(getter_w, "a");
-    spawn(getter_w, "b");
-    spawn(getter_w, "c");
+    case_spawn(getter_w, "a");
+    case_spawn(getter_w, "b");
+    case_spawn(getter_w, "c");
     SLEEP0();
     coro_aio_queue_put_nowait(Q, I(1), NULL);
     coro_aio_queue_put_nowait(Q, I(2), NULL);
-    coro_aio_future_cancel(T[0], NULL);
+    coro_aio_future_cancel(case_task[0], NULL);
     P("put 2, cancelled a");
     SLEEP0();
     SLEEP0();
     P("qsize %zu", coro_aio_queue_qsize(Q));
-    coro_aio_future_cancel(T[2], NULL);
-    TRY(gather(0, 3));
+    coro_aio_future_cancel(case_task[2], NULL);
+    TRY(case_gather(0, 3));
     return NULL;
 }
 
@@ -635,7 +616,7 @@ static void *q_get_timed(coro *self, void *arg)
     (void)arg;
     coro_aio_queue_new(&Q, 0, CORO_AIO_QUEUE_FIFO, NULL, NULL);
     T0 = coro_aio_time(LOOP());
-    coro_aio_future *t = spawn(timed_producer, NULL);
+    coro_aio_future *t = case_spawn(timed_producer, NULL);
     for (int i = 0; i < 3; i++) {
         void *v;
         TRY(coro_aio_queue_get(Q, &v));
@@ -698,14 +679,13 @@ START_TEST(test_transcript)
     coro_aio_loop_options_init(&o);
     o.clock = CORO_AIO_CLOCK_VIRTUAL;
     tr_reset(&tr);
-    NT = 0;
+    case_ntasks = 0;
     Q = NULL;
     coro_exc exc;
     int rc = coro_aio_run(c->main, NULL, &o, NULL, &exc);
     ck_assert_msg(rc == CORO_OK, "%s: run returned %d (%s)", c->name, rc,
                   rc == CORO_RAISED ? exc_str(&exc) : coro_aio_last_error());
-    for (int i = 0; i < NT; i++)
-        coro_aio_future_release(T[i]);
+    case_release_tasks();
     ck_assert_int_eq(coro_aio_queue_free(Q), CORO_OK);
     ck_assert_msg(strcmp(tr.buf, c->expect) == 0, "%s:\n got      %s\n expected %s", c->name,
                   tr.buf, c->expect);
@@ -796,7 +776,7 @@ static void *stuck_getter(coro *self, void *arg)
 static void *busy_main(coro *self, void *arg)
 {
     (void)arg;
-    spawn(stuck_getter, NULL);
+    case_spawn(stuck_getter, NULL);
     SLEEP0();
     P("free %d", coro_aio_queue_free(Q));
     return NULL;
@@ -805,11 +785,10 @@ static void *busy_main(coro *self, void *arg)
 /* Freeing a queue a task waits on is refused. */
 START_TEST(test_free_busy)
 {
-    NT = 0;
+    case_ntasks = 0;
     ck_assert_int_eq(coro_aio_queue_new(&Q, 0, CORO_AIO_QUEUE_FIFO, NULL, NULL), CORO_OK);
     ck_assert_int_eq(coro_aio_run(busy_main, NULL, NULL, NULL, NULL), CORO_OK);
-    for (int i = 0; i < NT; i++)
-        coro_aio_future_release(T[i]);
+    case_release_tasks();
     ck_assert_str_eq(tr.buf, "free -7");
     ck_assert_int_eq(coro_aio_queue_free(Q), CORO_OK);
 }
