@@ -199,10 +199,8 @@ static void *drainer(coro *self, void *arg)
     int fd = *(int *)arg;
     coro_aio_sleep(3);
     char buf[4096];
-    size_t total = 0;
-    ssize_t n;
-    while ((n = read(fd, buf, sizeof buf)) > 0)
-        total += (size_t)n;
+    while (read(fd, buf, sizeof buf) > 0)
+        continue;
     tr_add(&tr, "drained at %.1f", now());
     return NULL;
 }
