@@ -574,40 +574,28 @@ static _Noreturn void propagate(coro *self, const coro_exc *e)
 {
     coro__try *t = self->try_top;
     unsigned mark = t != NULL ? t->defer_mark : 0;
-    if (t != NULL && self->ndefers == mark) {
-        /* Caught with no handler to run: the common case of a protected
-         * call, without the two copies of the exception below. */
-        if (e != &self->exc)
-            self->exc = *e;
-        self->try_top = t->prev;
-        self->handling = true;
-        longjmp(t->env, 1);
-    }
-    if (t == NULL && self->ndefers == 0) {
-        /* Nothing to run and nowhere to be caught: the exception leaves the
-         * body as it is (after PEP 479), without the copies below. This is
-         * every close of a body without cleanup handlers. */
-        if (e != &self->exc)
-            self->exc = *e;
-        pep479(&self->exc);
-        self->handling = false;
-        finish(self, CORO_RAISED, NULL);
-    }
-    coro_exc pending = *e;
-    while (self->ndefers > mark) {
+    if (self->ndefers > mark) {
+        coro_exc pending = *e;
+        while (self->ndefers > mark) {
+            self->exc = pending;
+            self->handling = true;
+            run_newest_defer(self);
+        }
         self->exc = pending;
-        self->handling = true;
-        run_newest_defer(self);
+    } else if (e != &self->exc) {
+        /* No handler to run: no copy through `pending` (the common case of
+         * a protected call, and of every close of a body without handlers). */
+        self->exc = *e;
     }
     if (t != NULL) {
-        /* Caught: no PEP 479 here, a StopIteration is caught as itself. */
+        /* Caught: no PEP 479 here, a StopIteration is caught as itself. A
+         * handler's own coro_try frames were popped before it returned, so
+         * t is still the innermost frame. */
         self->try_top = t->prev;
-        self->exc = pending;
         self->handling = true;
         longjmp(t->env, 1);
     }
-    pep479(&pending);
-    self->exc = pending;
+    pep479(&self->exc);
     self->handling = false;
     finish(self, CORO_RAISED, NULL);
 }
