@@ -274,8 +274,11 @@ void coro__aio_fds_close(coro_aio_loop *loop);
 /* --- wait.c, timeouts.c, taskgroup.c --- */
 /* The running coroutine, when it runs inside a task of the running loop. */
 int coro__aio_self(const char *what, coro **self);
-/* Raises *e in self's body and catches it: returns CORO_THROWN with *e in
- * coro_exception(self) (context recorded as for any raise). */
+/* Makes *e the exception self's body is handling, exactly as coro_yield
+ * reports a throw (context recorded as for any raise), and returns
+ * CORO_THROWN: how an await reports an exception without suspending. The one
+ * place that writes struct coro's exception state from outside the core
+ * (task.c). */
 int coro__aio_throw(coro *self, const coro_exc *e);
 /* The loop's memory goes: free the exception groups raised on it. */
 void coro__aio_egroups_free(coro_aio_loop *loop);

@@ -65,22 +65,11 @@ bool coro__aio_in_task(const char *what)
     return true;
 }
 
-void coro__aio_throw_in(const coro_exc *e)
-{
-    coro *self = coro_current();
-    coro_exc x = *e;
-    if (x.context == NULL && self->handling)
-        x.context = self->exc.type;
-    self->exc = x;
-    self->handling = true;
-}
-
 int coro__aio_throw_new(const coro_exc_type *type, const char *msg)
 {
     coro_exc e;
     coro_exc_set(&e, type, msg);
-    coro__aio_throw_in(&e);
-    return CORO_THROWN;
+    return coro__aio_throw(coro_current(), &e);
 }
 
 int coro__aio_wait_begin(coro_aio_loop **bound, aio_repr_fn repr, const void *obj, aio_wlist *l,

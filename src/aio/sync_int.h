@@ -57,10 +57,8 @@ void coro__aio_wait_end(aio_wlist *l, aio_waiter *w);
  * coro_aio_last_error text "<what>: called outside a task"). */
 bool coro__aio_in_task(const char *what);
 
-/* Makes *e the exception the current task body is handling, as coro_yield
- * reports a throw (for exceptions the primitives raise in the body). */
-void coro__aio_throw_in(const coro_exc *e);
-/* Throws type(msg) into the current body and returns CORO_THROWN. */
+/* Throws type(msg) into the current body (coro__aio_throw) and returns
+ * CORO_THROWN. */
 int coro__aio_throw_new(const coro_exc_type *type, const char *msg);
 
 /* Event.set / Event.wait on an embedded event. */

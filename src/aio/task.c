@@ -483,14 +483,14 @@ static bool in_task(coro *c, coro *root)
     return true;
 }
 
-/* Makes *e the exception coro_yield would have reported as CORO_THROWN. */
-static void throw_in(coro *self, const coro_exc *e)
+int coro__aio_throw(coro *self, const coro_exc *e)
 {
     coro_exc x = *e;
     if (x.context == NULL && self->handling)
         x.context = self->exc.type;
     self->exc = x;
     self->handling = true;
+    return CORO_THROWN;
 }
 
 int coro__aio_check_await(const char *what, coro **self)
@@ -523,14 +523,12 @@ int coro_aio_await(coro_aio_future *f, void **result)
         if (f->state == AIO_PENDING) {
             coro_exc e;
             coro_exc_set(&e, &coro_RuntimeError, "await wasn't used with future");
-            throw_in(self, &e);
-            return CORO_THROWN;
+            return coro__aio_throw(self, &e);
         }
     }
     coro_exc e;
     if (coro_aio_future_result(f, result, &e) == CORO_RAISED) {
-        throw_in(self, &e);
-        return CORO_THROWN;
+        return coro__aio_throw(self, &e);
     }
     return CORO_OK;
 }

@@ -27,17 +27,6 @@ int coro__aio_self(const char *what, coro **self)
     return CORO_OK;
 }
 
-static void *raise_body(coro *self, void *arg)
-{
-    coro_raise_exc(self, arg);
-}
-
-int coro__aio_throw(coro *self, const coro_exc *e)
-{
-    coro_exc x = *e;
-    return coro_try(self, raise_body, &x, NULL);
-}
-
 /* The futures of fs without repeats (Python's set(fs)), in argument order. */
 static int unique(const char *what, coro_aio_loop *loop, coro_aio_future *const *fs, size_t n,
                   coro_aio_future ***out, size_t *nout)
