@@ -25,7 +25,7 @@
 #include <string.h>
 #include <unistd.h>
 
-const coro_exc_type coro_aio_ClosedError = {"ClosedError", &coro_Exception};
+const coro_exc_type coro_aio_ClosedError = {"ClosedError", &coro_aio_OSError};
 
 typedef struct aio_fd {
     bool registered;
@@ -226,6 +226,7 @@ int coro_aio_close_fd(coro_aio_loop *loop, int fd)
                          "file descriptor %d was closed while a task waited on it", fd);
                 coro_exc x;
                 coro_exc_set(&x, &coro_aio_ClosedError, msg);
+                x.udata = (void *)(intptr_t)EBADF; /* an OSError: coro_aio_exc_errno */
                 coro__aio_future_finish(w, NULL, &x);
             }
             coro__aio_unref(w);
