@@ -960,12 +960,73 @@ CORO_API int coro_aio_fd_clear_ready(coro_aio_loop *loop, int fd, int dir);
 CORO_API int coro_aio_close_fd(coro_aio_loop *loop, int fd);
 
 /* ======================================================================== */
-/* Exceptions of the I/O layer (io_errors.c, stream_errors.c)               */
+/* I/O errors (io_errors.c)                                                 */
 /* ======================================================================== */
 
-/* Python 3.11's OSError family and asyncio's stream exceptions. An exception
- * of the OSError family carries its errno in `udata` as
- * (void *)(intptr_t)errno (the EAI_* code for gaierror; 0 where Python's
+/* Python 3.11's OSError family as the I/O calls raise it. An exception of
+ * the family carries its errno (for gaierror the EAI_* code) in `udata` as
+ * (void *)(intptr_t)err; its message is Python's str(e), e.g.
+ * "[Errno -2] Name or service not known". */
+CORO_API extern const coro_exc_type coro_aio_OSError;  /* base: Exception */
+CORO_API extern const coro_exc_type coro_aio_gaierror; /* socket.gaierror; base: OSError */
+
+/** The errno an OSError-family exception carries (e.errno in Python; for
+ *  coro_aio_gaierror the EAI_* code, negative on glibc: EAI_NONAME is -2).
+ *  0 for NULL, for exceptions outside the family, and for one raised
+ *  without an errno. */
+CORO_API int coro_aio_exc_errno(const coro_exc *e);
+
+/* ======================================================================== */
+/* DNS (dns.c)                                                              */
+/* ======================================================================== */
+
+struct addrinfo;
+
+/** `await loop.getaddrinfo(host, service, ...)` in the running task:
+ *  getaddrinfo(3) without blocking the loop.
+ *  Numeric hosts and services ("127.0.0.1", "::1", "8080") are answered at
+ *  once, without a thread and without suspending (as asyncio's _ipaddr_info
+ *  spares create_connection the executor). Anything else is looked up on
+ *  the loop's resolver lane: a few threads of its own (not the to_thread
+ *  pool), started on first need, up to coro_aio_set_resolver_workers; the
+ *  task resumes one iteration after the lookup returns.
+ *  Cancelling the task returns CancelledError at once: a lookup not yet
+ *  started never runs; one in progress finishes on its thread and its
+ *  result is freed with freeaddrinfo. coro_aio_loop_close waits for the
+ *  lookups in progress (getaddrinfo cannot be interrupted), as asyncio.run
+ *  waits for its executor.
+ *  @param host     a name or numeric address; NULL for the local or
+ *                  wildcard address (AI_PASSIVE)
+ *  @param service  a service name or port number as text; may be NULL
+ *  @param hints    as getaddrinfo(3) (ai_flags, ai_family, ai_socktype,
+ *                  ai_protocol; the rest must be 0); NULL as there
+ *  @param res      receives the list on CORO_OK, the caller's to free with
+ *                  freeaddrinfo(3); NULL on any other status
+ *  @return CORO_OK; CORO_THROWN with, in coro_exception(coro_current()),
+ *  coro_aio_gaierror "[Errno -2] Name or service not known" (the EAI_* code
+ *  and gai_strerror's text, the code also in coro_aio_exc_errno), or
+ *  coro_aio_OSError "[Errno N] ..." for EAI_SYSTEM, or CancelledError;
+ *  CORO_EINVAL for a NULL res or outside a task; CORO_ENOMEM, also when no
+ *  resolver thread could be started. */
+CORO_API int coro_aio_getaddrinfo(const char *host, const char *service,
+                                  const struct addrinfo *hints, struct addrinfo **res);
+
+/** Sets how many resolver threads the loop may run at once (default 4; 0
+ *  restores it). Threads already started stay until the loop closes. Call
+ *  from the loop's thread.
+ *  @return CORO_OK; CORO_EINVAL for a NULL or closed loop or n < 0;
+ *  CORO_ENOMEM. */
+CORO_API int coro_aio_set_resolver_workers(coro_aio_loop *loop, int n);
+
+/** How many resolver threads the loop has started (0 until a lookup needed
+ *  one). Call from the loop's thread. */
+CORO_API int coro_aio_resolver_workers(const coro_aio_loop *loop);
+/* Connection and stream exceptions (stream_errors.c)                       */
+/* ======================================================================== */
+
+/* The rest of Python 3.11's OSError family (coro_aio_OSError, gaierror and
+ * coro_aio_exc_errno are above) and asyncio's stream exceptions. An OSError
+ * carries its errno in `udata` as (void *)(intptr_t)errno (0 where Python's
  * e.errno is None); coro_aio_exc_errno reads it. Messages are what Python
  * prints for str(e): "[Errno 104] Connection reset by peer",
  * "[Errno 111] Connect call failed ('127.0.0.1', 1)",
@@ -976,15 +1037,12 @@ CORO_API int coro_aio_close_fd(coro_aio_loop *loop, int fd);
  * FileNotFoundError, any other OSError. coro_aio_TimeoutError and
  * coro_aio_ClosedError (above) derive from OSError too, as builtins'
  * TimeoutError does since Python 3.3. */
-CORO_API extern const coro_exc_type coro_aio_OSError;               /* base: Exception */
 CORO_API extern const coro_exc_type coro_aio_ConnectionError;       /* base: OSError */
 CORO_API extern const coro_exc_type coro_aio_ConnectionResetError;  /* base: ConnectionError */
 CORO_API extern const coro_exc_type coro_aio_ConnectionRefusedError; /* base: ConnectionError */
 CORO_API extern const coro_exc_type coro_aio_ConnectionAbortedError; /* base: ConnectionError */
 CORO_API extern const coro_exc_type coro_aio_BrokenPipeError;       /* base: ConnectionError */
 CORO_API extern const coro_exc_type coro_aio_FileNotFoundError;     /* base: OSError */
-/** socket.gaierror: name resolution failed; errno is the EAI_* code. */
-CORO_API extern const coro_exc_type coro_aio_gaierror;              /* base: OSError */
 CORO_API extern const coro_exc_type coro_aio_EOFError;              /* base: Exception */
 /** asyncio.IncompleteReadError: EOF came before readexactly's n bytes or
  *  readuntil's separator. Message "3 bytes read on a total of 5 expected
@@ -998,10 +1056,6 @@ CORO_API extern const coro_exc_type coro_aio_IncompleteReadError;   /* base: EOF
  *  e.consumed (bytes to consume before the separator, or before the next
  *  search would start) as (void *)(intptr_t). */
 CORO_API extern const coro_exc_type coro_aio_LimitOverrunError;     /* base: Exception */
-
-/** The errno an exception of the OSError family carries (e.errno), 0 for
- *  any other exception, for NULL, and where Python's errno is None. */
-CORO_API int coro_aio_exc_errno(const coro_exc *e);
 
 /* ======================================================================== */
 /* Streams (stream.c, server.c): asyncio's StreamReader / StreamWriter      */

@@ -183,6 +183,7 @@ struct coro_aio_loop {
     struct coro__aio_fds *fds; /* fd.c: per-descriptor readiness and waiters */
     size_t fd_registered;      /* descriptors in the poller besides wake_fd: while
                                   > 0 every iteration polls */
+    struct coro__aio_dns *dns; /* dns.c: the resolver lane, made on first use */
 };
 
 /* --- loop.c --- */
@@ -270,6 +271,18 @@ void coro__aio_fd_event(coro_aio_loop *loop, void *udata, unsigned events);
 void coro__aio_fd_fire(coro_aio_future *f, void *arg);
 /* loop_close: drops the waiters still held, frees the table. */
 void coro__aio_fds_close(coro_aio_loop *loop);
+
+/* --- dns.c --- */
+struct addrinfo;
+/* What the resolver lane's threads call: getaddrinfo(3). Tests replace it
+ * (before any lookup) with a fake that blocks or fails on demand. */
+extern int (*coro__aio_dns_lookup)(const char *host, const char *service,
+                                   const struct addrinfo *hints, struct addrinfo **res);
+/* loop_close, after the pending tasks are destroyed: joins the resolver
+ * threads (each finishes its lookup), drops the lookups nobody will take. */
+void coro__aio_dns_close(coro_aio_loop *loop);
+/* The loop's memory goes: frees the lane. */
+void coro__aio_dns_free(coro_aio_loop *loop);
 
 /* --- wait.c, timeouts.c, taskgroup.c --- */
 /* The running coroutine, when it runs inside a task of the running loop. */

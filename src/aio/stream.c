@@ -794,15 +794,15 @@ int coro__aio_resolve(const char *host, int port, int family, bool passive, stru
     hints.ai_family = family;
     hints.ai_socktype = SOCK_STREAM;
     hints.ai_protocol = IPPROTO_TCP;
-    hints.ai_flags = AI_NUMERICSERV | AI_NUMERICHOST | (passive ? AI_PASSIVE : 0);
+    hints.ai_flags = AI_NUMERICSERV | (passive ? AI_PASSIVE : 0);
     if (host != NULL && host[0] == '\0')
         host = NULL;
+    coro *self = NULL;
+    coro_aio_loop *loop = coro__aio_running;
+    if (loop != NULL && loop->current != NULL && coro__aio_check_await(what, &self) == CORO_OK)
+        return coro_aio_getaddrinfo(host, service, &hints, res); /* in a task */
+    /* Before the loop runs (start_server from plain code): blocking is fine. */
     int err = getaddrinfo(host, service, &hints, res);
-    if (err == EAI_NONAME && host != NULL) {
-        /* A name, not a numeric address: blocking getaddrinfo(3) for now. */
-        hints.ai_flags &= ~AI_NUMERICHOST;
-        err = getaddrinfo(host, service, &hints, res);
-    }
     if (err != 0)
         return gai_raise(err, what);
     return CORO_OK;

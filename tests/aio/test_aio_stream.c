@@ -1263,6 +1263,35 @@ START_TEST(test_peername_sockname)
 }
 END_TEST
 
+/* Host names go through the resolver: a server on "localhost" (every
+ * address it resolves to, one port) and a client dialing "localhost". */
+static void *localhost_main(coro *self, void *arg)
+{
+    (void)self;
+    (void)arg;
+    int rc = coro_aio_start_server(lp(), echo_handler, NULL, "localhost", 0, NULL, &srv);
+    port = coro_aio_server_port(srv);
+    tr_add(&tr, "server %s", st(rc));
+    coro_aio_stream *s = NULL;
+    rc = coro_aio_open_connection("localhost", port, NULL, &s);
+    tr_add(&tr, "connect %s", st(rc));
+    coro_aio_stream_write(s, "hi\n", 3);
+    char buf[8];
+    size_t len = 0;
+    rc = coro_aio_stream_readline(s, buf, sizeof buf, &len);
+    tr_add(&tr, "echo %s %.*s", st(rc), (int)len - 1, buf);
+    coro_aio_stream_release(s);
+    unserve();
+    return NULL;
+}
+
+START_TEST(test_localhost)
+{
+    ck_assert_int_eq(run(localhost_main, NULL), CORO_OK);
+    ck_assert_str_eq(tr.buf, "server ok; connect ok; echo ok hi");
+}
+END_TEST
+
 /* ------------------------------------------------------------------------ */
 /* Misuse                                                                    */
 /* ------------------------------------------------------------------------ */
@@ -1451,6 +1480,7 @@ int main(void)
     tcase_add_test(tc, test_handler_exception_reported);
     tcase_add_test(tc, test_unix_sockets);
     tcase_add_test(tc, test_peername_sockname);
+    tcase_add_test(tc, test_localhost);
     tcase_add_test(tc, test_misuse);
     tcase_add_test(tc, test_outside_a_task);
     tcase_add_test(tc, test_exception_hierarchy);
