@@ -271,6 +271,14 @@ void coro__aio_fd_event(coro_aio_loop *loop, void *udata, unsigned events);
 void coro__aio_fd_fire(coro_aio_future *f, void *arg);
 /* loop_close: drops the waiters still held, frees the table. */
 void coro__aio_fds_close(coro_aio_loop *loop);
+/* False only when fd is registered and its read mark is clear: a recv would
+ * find nothing, so a reader may wait without trying (stream.c). */
+bool coro__aio_fd_maybe_readable(const coro_aio_loop *loop, int fd);
+/* A stream socket's read came back short: its receive queue is empty, so the
+ * read mark is cleared now (any byte arriving later is a new edge the next
+ * poll reports). Not when the poller reported a hang-up, a shutdown or an
+ * error: those persist without a new edge, and the next recv must see them. */
+void coro__aio_fd_drained(coro_aio_loop *loop, int fd);
 
 /* --- dns.c --- */
 struct addrinfo;

@@ -78,6 +78,10 @@ coro_aio_stream *coro__aio_stream_new(coro_aio_loop *loop, int fd, const coro_ai
     s->high = o->write_high;
     s->low = o->write_low;
     s->closed_fut = f;
+    int domain = 0;
+    socklen_t dlen = sizeof domain;
+    if (getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &domain, &dlen) == 0)
+        s->tcp = domain == AF_INET || domain == AF_INET6;
     return s;
 }
 
@@ -216,6 +220,37 @@ static int wait_in(coro_aio_stream *s, const char *what)
     return rc;
 }
 
+/* recv(2) for the stream: > 0 bytes, 0 at EOF (s->eof set), -1 with *rc the
+ * status of a failure or of an interrupted wait. On a TCP socket it waits
+ * first when the last read found the queue empty and no event came since,
+ * and marks the queue empty after a short read. */
+static ssize_t sock_recv(coro_aio_stream *s, void *buf, size_t n, const char *what, int *rc)
+{
+    for (;;) {
+        if (s->tcp && !coro__aio_fd_maybe_readable(s->loop, s->fd) &&
+            (*rc = wait_in(s, what)) != CORO_OK)
+            return -1;
+        ssize_t r = recv(s->fd, buf, n, 0);
+        if (r > 0) {
+            if (s->tcp && (size_t)r < n)
+                coro__aio_fd_drained(s->loop, s->fd);
+            return r;
+        }
+        if (r == 0) {
+            s->eof = true;
+            return 0;
+        }
+        if (errno == EINTR)
+            continue;
+        if (errno != EAGAIN && errno != EWOULDBLOCK) {
+            *rc = lose(s, errno, what);
+            return -1;
+        }
+        if ((*rc = wait_in(s, what)) != CORO_OK)
+            return -1;
+    }
+}
+
 /* Makes room for `need` more bytes after the buffered ones. */
 static int rbuf_room(coro_aio_stream *s, size_t need)
 {
@@ -256,24 +291,12 @@ static int fill(coro_aio_stream *s, const char *what)
     int rc = rbuf_room(s, MIN_READ);
     if (rc < 0)
         return rc;
-    for (;;) {
-        size_t room = s->rcap - s->rstart - s->rlen;
-        ssize_t r = recv(s->fd, s->rbuf + s->rstart + s->rlen, room, 0);
-        if (r > 0) {
-            s->rlen += (size_t)r;
-            return CORO_OK;
-        }
-        if (r == 0) {
-            s->eof = true;
-            return CORO_OK;
-        }
-        if (errno == EINTR)
-            continue;
-        if (errno != EAGAIN && errno != EWOULDBLOCK)
-            return lose(s, errno, what);
-        if ((rc = wait_in(s, what)) != CORO_OK)
-            return rc;
-    }
+    size_t room = s->rcap - s->rstart - s->rlen;
+    ssize_t r = sock_recv(s, s->rbuf + s->rstart + s->rlen, room, what, &rc);
+    if (r < 0)
+        return rc;
+    s->rlen += (size_t)r;
+    return CORO_OK;
 }
 
 int coro_aio_stream_read(coro_aio_stream *s, void *buf, size_t n, size_t *got)
@@ -297,23 +320,11 @@ int coro_aio_stream_read(coro_aio_stream *s, void *buf, size_t n, size_t *got)
     }
     if (s->eof)
         return CORO_OK;
-    for (;;) {
-        ssize_t r = recv(s->fd, buf, n, 0);
-        if (r > 0) {
-            *got = (size_t)r;
-            return CORO_OK;
-        }
-        if (r == 0) {
-            s->eof = true;
-            return CORO_OK;
-        }
-        if (errno == EINTR)
-            continue;
-        if (errno != EAGAIN && errno != EWOULDBLOCK)
-            return lose(s, errno, "read");
-        if ((rc = wait_in(s, "read")) != CORO_OK)
-            return rc;
-    }
+    ssize_t r = sock_recv(s, buf, n, "read", &rc);
+    if (r < 0)
+        return rc;
+    *got = (size_t)r;
+    return CORO_OK;
 }
 
 static int incomplete(size_t got, size_t expected, const char *what)
@@ -352,28 +363,20 @@ int coro_aio_stream_readexactly(coro_aio_stream *s, void *buf, size_t n, size_t 
             *got = have;
             return incomplete(have, n, "readexactly");
         }
-        ssize_t r = recv(s->fd, out + have, n - have, 0);
-        if (r > 0) {
+        ssize_t r = sock_recv(s, out + have, n - have, "readexactly", &rc);
+        if (r >= 0) {
             have += (size_t)r;
             continue;
         }
-        if (r == 0) {
-            s->eof = true;
-            continue;
-        }
-        if (errno == EINTR)
-            continue;
-        if (errno != EAGAIN && errno != EWOULDBLOCK)
-            return lose(s, errno, "readexactly");
-        if ((rc = wait_in(s, "readexactly")) != CORO_OK) {
-            /* Interrupted: the bytes stay in the stream, as in asyncio's
-             * buffer (rbuf is empty here: it was drained above). */
+        if (s->err == 0) {
+            /* An interrupted wait (or misuse): the bytes stay in the stream, as in
+             * asyncio's buffer (rbuf is empty here: it was drained above). */
             if (have > 0 && rbuf_room(s, have) == CORO_OK) {
                 memcpy(s->rbuf + s->rstart, out, have);
                 s->rlen = have;
             }
-            return rc;
         }
+        return rc;
     }
     *got = n;
     return CORO_OK;

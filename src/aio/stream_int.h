@@ -16,7 +16,9 @@
  * it, and an interrupted readexactly puts its partial bytes back there);
  * read and readexactly receive straight into the caller's buffer when rbuf
  * is empty. `eof`: recv returned 0. `reading`: a task waits to read (one at
- * a time, as asyncio allows).
+ * a time, as asyncio allows). `tcp`: a TCP socket, whose short reads prove
+ * the receive queue empty (coro__aio_fd_drained), which saves the recv that
+ * would only say EAGAIN before each wait.
  *
  * Writing: wbuf[wstart, wstart + wlen) is what send(2) did not take. While
  * wlen > 0 a flusher task (`flushing`) sends it when the socket is
@@ -46,6 +48,7 @@ struct coro_aio_stream {
     size_t rstart, rlen, rcap;
     bool eof;
     bool reading;
+    bool tcp;
 
     unsigned char *wbuf;
     size_t wstart, wlen, wcap;

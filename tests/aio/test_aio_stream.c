@@ -753,7 +753,7 @@ static void *late_reset_handler(coro *self, coro_aio_stream *s, void *arg)
     coro_aio_sleep(4);
     struct linger lg = {1, 0};
     setsockopt(coro_aio_stream_fd(s), SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
-    coro_aio_stream_release(s);
+    coro_aio_stream_close(s); /* unread data: the close resets */
     return NULL;
 }
 
