@@ -338,6 +338,54 @@ START_TEST(test_bulk_integrity)
 }
 END_TEST
 
+/* Data and the FIN arrive in one edge while the client waits: the short
+ * read must not hide the EOF behind it (the poller's hang-up bit). Also a
+ * reset behind data. */
+static void *data_then_close_handler(coro *self, coro_aio_stream *s, void *arg)
+{
+    (void)self;
+    coro_aio_sleep(1);
+    if (arg != NULL) {
+        struct linger lg = {1, 0};
+        setsockopt(coro_aio_stream_fd(s), SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
+    }
+    coro_aio_stream_write(s, "abc", 3);
+    coro_aio_stream_close(s);
+    return NULL;
+}
+
+static void *data_then_close_main(coro *self, void *arg)
+{
+    (void)self;
+    serve(data_then_close_handler, arg, NULL);
+    coro_aio_stream *s = dial(NULL);
+    char buf[100];
+    for (int i = 0; i < 3; i++) {
+        size_t got = 0;
+        int rc = coro_aio_stream_read(s, buf, sizeof buf, &got);
+        tr_add(&tr, "%.1f %s '%.*s'", now(), st(rc), (int)got, buf);
+        if (rc != CORO_OK || got == 0)
+            break;
+    }
+    coro_aio_stream_release(s);
+    unserve();
+    return NULL;
+}
+
+START_TEST(test_data_and_eof_in_one_edge)
+{
+    ck_assert_int_eq(run(data_then_close_main, _i ? (void *)"reset" : NULL), CORO_OK);
+    if (_i == 0)
+        ck_assert_str_eq(tr.buf, "1.0 ok 'abc'; 1.0 ok ''");
+    else /* Linux drops the unread data with the reset */
+        ck_assert_msg(strcmp(tr.buf, "1.0 ok 'abc'; 1.0 ConnectionResetError: [Errno 104] "
+                                     "Connection reset by peer ''") == 0 ||
+                          strcmp(tr.buf, "1.0 ConnectionResetError: [Errno 104] Connection "
+                                         "reset by peer ''") == 0,
+                      "transcript: %s", tr.buf);
+}
+END_TEST
+
 /* ------------------------------------------------------------------------ */
 /* Timeouts, cancellation, close while waiting                              */
 /* ------------------------------------------------------------------------ */
@@ -480,6 +528,60 @@ END_TEST
 /* ------------------------------------------------------------------------ */
 /* Writing, backpressure                                                     */
 /* ------------------------------------------------------------------------ */
+
+/* Two tasks drain one stream; one is cancelled while waiting, the other
+ * still wakes when the buffer falls to the low-water mark. */
+static void *drainer_task(coro *self, void *arg)
+{
+    (void)self;
+    int rc = coro_aio_stream_drain(g_s);
+    tr_add(&tr, "%s %.1f drain %s", (const char *)arg, now(), st(rc));
+    return NULL;
+}
+
+static void *reader_later_handler(coro *self, coro_aio_stream *s, void *arg)
+{
+    (void)self;
+    (void)arg;
+    coro_aio_sleep(2);
+    static char buf[65536];
+    size_t got;
+    while (coro_aio_stream_read(s, buf, sizeof buf, &got) == CORO_OK && got > 0)
+        ;
+    return NULL;
+}
+
+static void *two_drainers_main(coro *self, void *arg)
+{
+    (void)self;
+    (void)arg;
+    serve(reader_later_handler, NULL, NULL);
+    coro_aio_stream_options o = CORO_AIO_STREAM_OPTIONS_INIT;
+    o.write_high = 1024;
+    g_s = dial(&o);
+    size_t n = 16u << 20;
+    char *big = calloc(1, n);
+    coro_aio_stream_write(g_s, big, n);
+    free(big);
+    coro_aio_future *a = case_spawn(drainer_task, "A");
+    case_spawn(drainer_task, "B");
+    coro_aio_sleep(1);
+    coro_aio_future_cancel(a, NULL);
+    case_gather(0, 2);
+    coro_aio_stream_close(g_s);
+    coro_aio_stream_wait_closed(g_s);
+    coro_aio_stream_release(g_s);
+    unserve();
+    return NULL;
+}
+
+START_TEST(test_two_drainers_one_cancelled)
+{
+    ck_assert_int_eq(run(two_drainers_main, NULL), CORO_OK);
+    ck_assert_str_eq(tr.buf, "A 1.0 drain CancelledError; B 2.0 drain ok");
+    case_release_tasks();
+}
+END_TEST
 
 /* A slow reader: sleeps `arg` seconds, then reads 64 KiB per second. */
 static void *slow_handler(coro *self, coro_aio_stream *s, void *arg)
@@ -1460,11 +1562,13 @@ int main(void)
     tcase_add_loop_test(tc, test_lines, 0, (int)(sizeof lines_cases / sizeof lines_cases[0]));
     tcase_add_test(tc, test_readuntil_split_separator);
     tcase_add_test(tc, test_bulk_integrity);
+    tcase_add_loop_test(tc, test_data_and_eof_in_one_edge, 0, 2);
     tcase_add_test(tc, test_read_timeout_keeps_partial);
     tcase_add_test(tc, test_read_cancelled);
     tcase_add_test(tc, test_close_while_reading);
     tcase_add_test(tc, test_backpressure_slow_reader);
     tcase_add_test(tc, test_drain_timeout);
+    tcase_add_test(tc, test_two_drainers_one_cancelled);
     tcase_add_test(tc, test_write_eof);
     tcase_add_test(tc, test_close_flushes_in_background);
     tcase_add_test(tc, test_reset_on_read);
