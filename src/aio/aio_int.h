@@ -284,6 +284,20 @@ void coro__aio_dns_close(coro_aio_loop *loop);
 /* The loop's memory goes: frees the lane. */
 void coro__aio_dns_free(coro_aio_loop *loop);
 
+/* --- signals.c --- */
+/* drain_threadsafe_slow: schedules a callback for each signal delivered to
+ * this loop since the last call. */
+void coro__aio_signals_collect(coro_aio_loop *loop);
+/* loop_close: puts back every disposition the loop changed. */
+void coro__aio_signals_close(coro_aio_loop *loop);
+/* add_signal_handler for the runner's SIGINT: from the second delivery on,
+ * the handler itself restores the default disposition and re-raises. */
+int coro__aio_signals_interrupt(coro_aio_loop *loop, int signum, coro_aio_signal_fn fn,
+                                void *arg);
+/* True while signum's handler on loop is still (fn, arg). */
+bool coro__aio_signals_owned_by(coro_aio_loop *loop, int signum, coro_aio_signal_fn fn,
+                                void *arg);
+
 /* --- wait.c, timeouts.c, taskgroup.c --- */
 /* The running coroutine, when it runs inside a task of the running loop. */
 int coro__aio_self(const char *what, coro **self);
