@@ -1009,6 +1009,42 @@ CORO_API int coro_aio_add_signal_handler(coro_aio_loop *loop, int signum, coro_a
  *  then says "invalid signal number N"). */
 CORO_API bool coro_aio_remove_signal_handler(coro_aio_loop *loop, int signum);
 
+/** A descriptor for embedding the loop in another event loop: it polls
+ *  readable (POLLIN) when the loop has work that arrives from outside:
+ *  a descriptor a task waits on is ready, another thread called
+ *  coro_aio_call_soon_threadsafe (or a to_thread / resolver thread
+ *  finished), or a signal handled by the loop arrived. Ready callbacks and
+ *  timers do not show on it: ask coro_aio_loop_timeout. The descriptor
+ *  belongs to the loop: poll it, never read, write or close it. Valid until
+ *  coro_aio_loop_close.
+ *  @return the descriptor (>= 0); CORO_EINVAL for a NULL loop. */
+CORO_API int coro_aio_loop_fd(const coro_aio_loop *loop);
+
+/** How long a host may wait on coro_aio_loop_fd before it must call
+ *  coro_aio_run_once, in seconds: 0 when callbacks are ready (or the loop
+ *  was stopped, or work from other threads waits), else the time left until
+ *  the earliest timer (never later than needed; it may be earlier when that
+ *  timer was cancelled), else CORO_AIO_NO_TIMEOUT when no timer is
+ *  scheduled. On the virtual clock a scheduled timer gives 0: the next
+ *  iteration jumps the clock to it. Round up when converting to
+ *  milliseconds, or the host wakes just early and turns once for nothing.
+ *  @return seconds >= 0, or CORO_AIO_NO_TIMEOUT; -1.0 for a NULL loop. */
+CORO_API double coro_aio_loop_timeout(const coro_aio_loop *loop);
+
+/** One iteration of the loop (asyncio's _run_once) that never blocks: takes
+ *  the work other threads and signals queued, polls the descriptors tasks
+ *  wait on without waiting, moves the timers that are due (on the virtual
+ *  clock, jumps to the next one when nothing is ready), runs the callbacks
+ *  ready when it began. The loop counts as running for its duration
+ *  (coro_aio_get_running_loop returns it; tasks step). A coro_aio_stop
+ *  called before or during the iteration is consumed and reported.
+ *  @return CORO_OK; 1 when coro_aio_stop was called (run_forever would have
+ *  returned); CORO_EINVAL for a NULL or closed loop; CORO_ERUNNING when the
+ *  loop is running ("This event loop is already running") or another loop
+ *  runs on this thread ("Cannot run the event loop while another loop is
+ *  running"). */
+CORO_API int coro_aio_run_once(coro_aio_loop *loop);
+
 /* ======================================================================== */
 /* I/O errors (io_errors.c)                                                 */
 /* ======================================================================== */

@@ -184,6 +184,7 @@ struct coro_aio_loop {
     size_t fd_registered;      /* descriptors in the poller besides wake_fd: while
                                   > 0 every iteration polls */
     struct coro__aio_dns *dns; /* dns.c: the resolver lane, made on first use */
+    bool nowait;               /* embed.c's run_once: the poll never blocks */
 };
 
 /* --- loop.c --- */
@@ -206,6 +207,10 @@ void coro__aio_report(coro_aio_loop *loop, const char *message, const coro_exc *
 /* Wakes the loop from another thread (a waiting poll returns; the next
  * drain_threadsafe runs coro__aio_threads_collect). */
 void coro__aio_wake(coro_aio_loop *loop);
+
+/* One iteration (run_once), for embed.c's coro_aio_run_once: the caller
+ * sets the running loop and loop->nowait. */
+void coro__aio_iterate(coro_aio_loop *loop);
 
 /* --- threads.c: to_thread's pool and run_coroutine_threadsafe --- */
 int coro__aio_threads_new(coro_aio_loop *loop);

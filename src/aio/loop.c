@@ -497,6 +497,9 @@ static void run_once(coro_aio_loop *loop)
         }
     }
 
+    if (loop->nowait)
+        timeout = 0; /* coro_aio_run_once (embed.c) never blocks */
+
     /* With only the wake-up descriptor registered, a poll that cannot block
      * would only tell what drain_threadsafe reads from the flag: skipped.
      * Descriptors waited on (fd.c) are polled every iteration; their events
@@ -539,6 +542,11 @@ static void run_once(coro_aio_loop *loop)
         }
         handle_unref(h);
     }
+}
+
+void coro__aio_iterate(coro_aio_loop *loop)
+{
+    run_once(loop);
 }
 
 static int check_runnable(coro_aio_loop *loop, const char *what)
