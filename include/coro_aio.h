@@ -146,10 +146,20 @@ CORO_API bool coro_aio_is_closed(const coro_aio_loop *loop);
 
 /** asyncio.run(main()): a new loop, main as its first task, then: cancel
  *  every task left and wait for them, finish, close the loop.
+ *  SIGINT, as asyncio.Runner (3.11) handles it: when called on the process's
+ *  main thread while SIGINT has its default disposition, run handles SIGINT
+ *  until main is done. The first SIGINT cancels main (and wakes the loop);
+ *  if main then ends cancelled and its uncancel() count drops to 0, run
+ *  returns CORO_RAISED with coro_aio_KeyboardInterrupt (main may also catch
+ *  the CancelledError and return normally). A second SIGINT (or a first one
+ *  after main is done) interrupts the process: the default disposition is
+ *  put back and the signal raised again. The default disposition is back
+ *  before the shutdown begins.
  *  @param opt     loop options; NULL for the defaults
  *  @param result  receives main's return value on CORO_OK; may be NULL
  *  @param exc     receives the exception that escaped main on CORO_RAISED
- *                 (CancelledError if it was cancelled); may be NULL
+ *                 (CancelledError if it was cancelled, KeyboardInterrupt
+ *                 if SIGINT cancelled it); may be NULL
  *  @return CORO_OK; CORO_RAISED; CORO_ERUNNING when called with a loop
  *  running on this thread ("asyncio.run() cannot be called from a running
  *  event loop"); CORO_EINVAL for a NULL main; CORO_ENOMEM. */
@@ -958,6 +968,83 @@ CORO_API int coro_aio_fd_clear_ready(coro_aio_loop *loop, int fd, int dir);
  *  fails (EBADF: fd was not open; the loop forgot it anyway). Not after
  *  coro_aio_loop_close (the loop is gone; close(2) the fd yourself). */
 CORO_API int coro_aio_close_fd(coro_aio_loop *loop, int fd);
+
+/* ======================================================================== */
+/* Signals and embedding (signals.c, embed.c)                               */
+/* ======================================================================== */
+
+/** A signal handler added with coro_aio_add_signal_handler: runs as a loop
+ *  callback (never in signal context), with the signal number and `arg`. */
+typedef void (*coro_aio_signal_fn)(int signum, void *arg);
+
+/** Raised out of coro_aio_run when SIGINT cancelled the main task (base:
+ *  BaseException, as Python's KeyboardInterrupt). */
+CORO_API extern const coro_exc_type coro_aio_KeyboardInterrupt;
+
+/** loop.add_signal_handler(signum, fn, arg): from now on each delivery of
+ *  signum schedules fn(signum, arg) as a callback of loop (call_soon at the
+ *  loop's next look at its wake-up descriptor: a signal raised during an
+ *  iteration runs its callback in the next one, after the callbacks already
+ *  ready). Any thread may receive the signal; the callback runs on the
+ *  loop's thread, so it may call anything a callback may. Deliveries while
+ *  the loop is not running wait for it. Adding again for the same signal
+ *  replaces fn and arg. The disposition signum had before is remembered and
+ *  put back by coro_aio_remove_signal_handler and coro_aio_loop_close
+ *  (asyncio puts back SIG_DFL). Dispositions are process-wide: a signal
+ *  belongs to one loop at a time. Call from the loop's thread.
+ *  @param signum  a signal number (SIGUSR1, SIGINT, SIGRTMIN + 1, ...)
+ *  @return CORO_OK; CORO_EINVAL for a NULL loop or fn, a closed loop ("Event
+ *  loop is closed"), a number that is no signal ("invalid signal number
+ *  0", asyncio's ValueError; glibc's two reserved real-time signals count as
+ *  none) or one that cannot be caught ("sig 9 cannot be caught" for SIGKILL
+ *  and SIGSTOP, asyncio's RuntimeError); CORO_EBUSY when another loop
+ *  handles signum ("remove it there first"). */
+CORO_API int coro_aio_add_signal_handler(coro_aio_loop *loop, int signum, coro_aio_signal_fn fn,
+                                         void *arg);
+
+/** loop.remove_signal_handler(signum): stops handling signum on loop and puts
+ *  back the disposition it had before coro_aio_add_signal_handler. A
+ *  delivery whose callback has not run yet is dropped.
+ *  @return true if a handler was removed; false if loop had none for
+ *  signum, for a NULL loop, or for an invalid number (coro_aio_last_error
+ *  then says "invalid signal number N"). */
+CORO_API bool coro_aio_remove_signal_handler(coro_aio_loop *loop, int signum);
+
+/** A descriptor for embedding the loop in another event loop: it polls
+ *  readable (POLLIN) when the loop has work that arrives from outside:
+ *  a descriptor a task waits on is ready, another thread called
+ *  coro_aio_call_soon_threadsafe (or a to_thread / resolver thread
+ *  finished), or a signal handled by the loop arrived. Ready callbacks and
+ *  timers do not show on it: ask coro_aio_loop_timeout. The descriptor
+ *  belongs to the loop: poll it, never read, write or close it. Valid until
+ *  coro_aio_loop_close.
+ *  @return the descriptor (>= 0); CORO_EINVAL for a NULL loop. */
+CORO_API int coro_aio_loop_fd(const coro_aio_loop *loop);
+
+/** How long a host may wait on coro_aio_loop_fd before it must call
+ *  coro_aio_run_once, in seconds: 0 when callbacks are ready (or the loop
+ *  was stopped, or work from other threads waits), else the time left until
+ *  the earliest timer (never later than needed; it may be earlier when that
+ *  timer was cancelled), else CORO_AIO_NO_TIMEOUT when no timer is
+ *  scheduled. On the virtual clock a scheduled timer gives 0: the next
+ *  iteration jumps the clock to it. Round up when converting to
+ *  milliseconds, or the host wakes just early and turns once for nothing.
+ *  @return seconds >= 0, or CORO_AIO_NO_TIMEOUT; -1.0 for a NULL loop. */
+CORO_API double coro_aio_loop_timeout(const coro_aio_loop *loop);
+
+/** One iteration of the loop (asyncio's _run_once) that never blocks: takes
+ *  the work other threads and signals queued, polls the descriptors tasks
+ *  wait on without waiting, moves the timers that are due (on the virtual
+ *  clock, jumps to the next one when nothing is ready), runs the callbacks
+ *  ready when it began. The loop counts as running for its duration
+ *  (coro_aio_get_running_loop returns it; tasks step). A coro_aio_stop
+ *  called before or during the iteration is consumed and reported.
+ *  @return CORO_OK; 1 when coro_aio_stop was called (run_forever would have
+ *  returned); CORO_EINVAL for a NULL or closed loop; CORO_ERUNNING when the
+ *  loop is running ("This event loop is already running") or another loop
+ *  runs on this thread ("Cannot run the event loop while another loop is
+ *  running"). */
+CORO_API int coro_aio_run_once(coro_aio_loop *loop);
 
 /* ======================================================================== */
 /* I/O errors (io_errors.c)                                                 */

@@ -184,6 +184,7 @@ struct coro_aio_loop {
     size_t fd_registered;      /* descriptors in the poller besides wake_fd: while
                                   > 0 every iteration polls */
     struct coro__aio_dns *dns; /* dns.c: the resolver lane, made on first use */
+    bool nowait;               /* embed.c's run_once: the poll never blocks */
 };
 
 /* --- loop.c --- */
@@ -206,6 +207,10 @@ void coro__aio_report(coro_aio_loop *loop, const char *message, const coro_exc *
 /* Wakes the loop from another thread (a waiting poll returns; the next
  * drain_threadsafe runs coro__aio_threads_collect). */
 void coro__aio_wake(coro_aio_loop *loop);
+
+/* One iteration (run_once), for embed.c's coro_aio_run_once: the caller
+ * sets the running loop and loop->nowait. */
+void coro__aio_iterate(coro_aio_loop *loop);
 
 /* --- threads.c: to_thread's pool and run_coroutine_threadsafe --- */
 int coro__aio_threads_new(coro_aio_loop *loop);
@@ -291,6 +296,20 @@ extern int (*coro__aio_dns_lookup)(const char *host, const char *service,
 void coro__aio_dns_close(coro_aio_loop *loop);
 /* The loop's memory goes: frees the lane. */
 void coro__aio_dns_free(coro_aio_loop *loop);
+
+/* --- signals.c --- */
+/* drain_threadsafe_slow: schedules a callback for each signal delivered to
+ * this loop since the last call. */
+void coro__aio_signals_collect(coro_aio_loop *loop);
+/* loop_close: puts back every disposition the loop changed. */
+void coro__aio_signals_close(coro_aio_loop *loop);
+/* add_signal_handler for the runner's SIGINT: from the second delivery on,
+ * the handler itself restores the default disposition and re-raises. */
+int coro__aio_signals_interrupt(coro_aio_loop *loop, int signum, coro_aio_signal_fn fn,
+                                void *arg);
+/* True while signum's handler on loop is still (fn, arg). */
+bool coro__aio_signals_owned_by(coro_aio_loop *loop, int signum, coro_aio_signal_fn fn,
+                                void *arg);
 
 /* --- wait.c, timeouts.c, taskgroup.c --- */
 /* The running coroutine, when it runs inside a task of the running loop. */

@@ -419,6 +419,7 @@ static void drain_threadsafe_slow(coro_aio_loop *loop)
     /* What threads.c's workers and submitters queued (they set ts_pending
      * after queueing, so nothing queued before the reset above is missed). */
     coro__aio_threads_collect(loop);
+    coro__aio_signals_collect(loop); /* signals.c: counted deliveries become callbacks */
     while (h != NULL) {
         coro_aio_handle *next = h->next;
         h->next = NULL;
@@ -496,6 +497,9 @@ static void run_once(coro_aio_loop *loop)
         }
     }
 
+    if (loop->nowait)
+        timeout = 0; /* coro_aio_run_once (embed.c) never blocks */
+
     /* With only the wake-up descriptor registered, a poll that cannot block
      * would only tell what drain_threadsafe reads from the flag: skipped.
      * Descriptors waited on (fd.c) are polled every iteration; their events
@@ -538,6 +542,11 @@ static void run_once(coro_aio_loop *loop)
         }
         handle_unref(h);
     }
+}
+
+void coro__aio_iterate(coro_aio_loop *loop)
+{
+    run_once(loop);
 }
 
 static int check_runnable(coro_aio_loop *loop, const char *what)
@@ -705,6 +714,7 @@ int coro_aio_loop_close(coro_aio_loop *loop)
     /* The scheduled callbacks go first (loop.close clears _ready and
      * _scheduled), then the tasks left pending are destroyed. */
     loop->live++; /* keep the struct while releasing */
+    coro__aio_signals_close(loop); /* the dispositions go back first, as asyncio's */
     coro__aio_threads_close(loop); /* joins the workers; settles their calls */
     drain_threadsafe(loop);
     while (loop->ring_len)

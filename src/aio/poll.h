@@ -40,5 +40,8 @@ int coro__aio_poll_remove(coro__aio_poll *p, int fd);
 int coro__aio_poll_wait(coro__aio_poll *p, coro__aio_poll_event *events, int max,
                         int64_t timeout_ns);
 void coro__aio_poll_close(coro__aio_poll *p);
+/* A descriptor that polls readable whenever wait would report an event (the
+ * epoll descriptor itself), for hosts that embed the loop (embed.c). */
+int coro__aio_poll_fd(const coro__aio_poll *p);
 
 #endif /* CORO_AIO_POLL_H */

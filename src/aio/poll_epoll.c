@@ -108,3 +108,8 @@ void coro__aio_poll_close(coro__aio_poll *p)
     close(p->epfd);
     free(p);
 }
+
+int coro__aio_poll_fd(const coro__aio_poll *p)
+{
+    return p->epfd;
+}

@@ -7,10 +7,25 @@
  * than CancelledError; run shutdown_asyncgens and shutdown_default_executor
  * (two tasks that finish at once: they take their iterations and their
  * Task-N numbers, as in Python); close the loop.
+ *
+ * SIGINT, as Runner.run does it: on the main thread, when SIGINT has its
+ * default disposition, a handler (signals.c, with the runner's interrupt
+ * flag) is installed for the run of main only. The first SIGINT cancels main
+ * from a loop callback (Runner._on_sigint); the loop was woken by the
+ * delivery itself. A second one is handled in signal context: the default
+ * disposition comes back and the signal is raised again, so the process is
+ * interrupted even if the loop never gets to run a callback. When main ends
+ * cancelled after a SIGINT and uncancel() brings its count to 0, the
+ * CancelledError becomes KeyboardInterrupt.
  */
 #include "aio_int.h"
 
+#include <signal.h>
 #include <stdlib.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+const coro_exc_type coro_aio_KeyboardInterrupt = {"KeyboardInterrupt", &coro_BaseException};
 
 /* The part of gather(*tasks, return_exceptions=True) the shutdown needs: the
  * outer future finishes when the last child does, from the child's done
@@ -61,8 +76,8 @@ static void cancel_all_tasks(coro_aio_loop *loop)
         coro_exc e;
         if (coro_aio_future_done(tasks[i]) && !coro_aio_future_cancelled(tasks[i]) &&
             coro_aio_future_exception(tasks[i], &e) == CORO_OK && e.type != NULL)
-            coro__aio_report(loop, "unhandled exception during asyncio.run() shutdown", &e,
-                             NULL, tasks[i]);
+            coro__aio_report(loop, "unhandled exception during asyncio.run() shutdown", &e, NULL,
+                             tasks[i]);
         coro_aio_future_release(tasks[i]);
     }
     coro_aio_future_release(outer);
@@ -76,6 +91,40 @@ static void run_noop_task(coro_aio_loop *loop)
         return;
     coro_aio_run_until_complete(loop, t, NULL, NULL);
     coro_aio_future_release(t);
+}
+
+typedef struct runner {
+    coro_aio_loop *loop;
+    coro_aio_future *task;
+    int interrupts; /* Runner._interrupt_count */
+} runner;
+
+/* Runner._on_sigint, run as a loop callback. */
+static void on_sigint(int signum, void *arg)
+{
+    runner *r = arg;
+    r->interrupts++;
+    if (r->interrupts == 1 && !coro_aio_future_done(r->task)) {
+        coro_aio_future_cancel(r->task, NULL);
+        return;
+    }
+    /* Python raises KeyboardInterrupt here; in C the process is interrupted
+     * as SIGINT's default disposition does. */
+    coro_aio_remove_signal_handler(r->loop, signum);
+    signal(signum, SIG_DFL);
+    raise(signum);
+}
+
+/* On the main thread with SIGINT at its default disposition (Python: the
+ * handler is still signal.default_int_handler). */
+static bool sigint_is_ours_to_take(void)
+{
+    if ((pid_t)syscall(SYS_gettid) != getpid())
+        return false;
+    struct sigaction cur;
+    if (sigaction(SIGINT, NULL, &cur) != 0)
+        return false;
+    return !(cur.sa_flags & SA_SIGINFO) && cur.sa_handler == SIG_DFL;
 }
 
 int coro_aio_run(coro_fn main, void *arg, const coro_aio_loop_options *opt, void **result,
@@ -95,7 +144,20 @@ int coro_aio_run(coro_fn main, void *arg, const coro_aio_loop_options *opt, void
         coro_aio_loop_close(loop);
         return CORO_ENOMEM;
     }
-    rc = coro_aio_run_until_complete(loop, task, result, exc);
+    runner r = {loop, task, 0};
+    bool sigint = sigint_is_ours_to_take() &&
+                  coro__aio_signals_interrupt(loop, SIGINT, on_sigint, &r) == CORO_OK;
+    coro_exc e;
+    rc = coro_aio_run_until_complete(loop, task, result, &e);
+    if (rc == CORO_RAISED && r.interrupts > 0 &&
+        coro_exc_matches(e.type, &coro_aio_CancelledError) && coro_aio_task_uncancel(task) == 0) {
+        coro_exc_set(&e, &coro_aio_KeyboardInterrupt, "");
+        e.context = &coro_aio_CancelledError; /* raised while handling it */
+    }
+    if (sigint && coro__aio_signals_owned_by(loop, SIGINT, on_sigint, &r))
+        coro_aio_remove_signal_handler(loop, SIGINT);
+    if (rc == CORO_RAISED && exc != NULL)
+        *exc = e;
     coro_aio_future_release(task);
     cancel_all_tasks(loop);
     run_noop_task(loop); /* shutdown_asyncgens() */
