@@ -128,10 +128,6 @@ static bool start(int row, server *s)
     switch (row) {
     case ROW_AIO:
     case ROW_AIO_2LOOPS:
-#ifndef CORO_BENCH_HAVE_ECHO_AIO
-        skip(row, "libcoro-aio has no streams yet");
-        return false;
-#endif
         s->aio = bench_echo_aio_start(row == ROW_AIO ? 1 : 2, &s->port, err, sizeof err);
         if (s->aio == NULL)
             bench_fail("%s: %s", bench_echo_metrics[row], err);
@@ -148,10 +144,8 @@ static bool start(int row, server *s)
 
 static void stop(int row, server *s)
 {
-#ifdef CORO_BENCH_HAVE_ECHO_AIO
     if (s->aio != NULL)
         bench_echo_aio_stop(s->aio);
-#endif
     if (s->epoll != NULL)
         bench_echo_epoll_stop(s->epoll);
     if (s->pid > 0) {
