@@ -153,10 +153,10 @@ static void client_role(coro *self, coro_aio_stream *s, const char *name)
             return;
         expect_eof(self, s);
     } else if (strcmp(name, "pipeline") == 0) {
-        static char all[200 * 9];
+        static char all[200 * 9 + 1]; /* and the NUL of the last snprintf */
         for (int i = 0; i < 200; i++)
             snprintf(all + i * 9, 10, "line %03d\n", i);
-        if (!send_all(self, s, all, sizeof all))
+        if (!send_all(self, s, all, 200 * 9))
             return;
         int bad = -1;
         for (int i = 0; i < 200; i++) {
