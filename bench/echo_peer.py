@@ -1,7 +1,6 @@
 """echo_peer.py - uvloop's and asyncio's echo servers for coro-bench's echo rows.
 SPDX-License-Identifier: MIT
 
-
 Usage: python3 echo_peer.py LOOP
   LOOP  uvloop: uvloop's loop with the protocol API (a Protocol whose
         data_received writes the data straight back: uvloop's fastest path)

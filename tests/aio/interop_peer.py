@@ -1,7 +1,6 @@
 """interop_peer.py - Python's asyncio side of test_aio_interop (loopback only).
 SPDX-License-Identifier: MIT
 
-
 Usage:
   python3 interop_peer.py server SCENARIO       listens on 127.0.0.1 port 0,
                                                 prints the port on a line of its
