@@ -12,6 +12,9 @@
  * is not available is skipped with a note on stderr and prints no row.
  */
 #include "rows.h"
+#ifdef CORO_BENCH_HAVE_AIO
+#include "echo.h"
+#endif
 
 #include <errno.h>
 #include <stdarg.h>
@@ -26,6 +29,11 @@
 #define DEFAULT_MIN_TIME 0.2
 #define MIN_MIN_TIME 0.2
 #define MAX_MIN_TIME 60.0
+#define DEFAULT_ECHO_REPS 3 /* an echo sample lasts seconds: few of them */
+#define MAX_ECHO_REPS 101
+#define DEFAULT_ECHO_TIME 3.0
+#define MIN_ECHO_TIME 0.1
+#define MAX_ECHO_TIME 60.0
 
 static const bench_row *const rows[] = {
     &bench_row_swapcontext_pair, &bench_row_ctx_switch_pair,
@@ -53,21 +61,27 @@ typedef struct options {
     bool tsv;
     const char *only; /* --only: comma-separated metrics, or NULL for all */
     bench_config cfg;
+    int echo_reps;     /* --echo-reps: samples per echo row */
+    double echo_time;  /* --echo-time: seconds per echo sample */
 } options;
 
 static void usage(FILE *to)
 {
     fprintf(to,
-            "usage: coro-bench [--tsv] [--reps N] [--min-time S] [--only M,...] [--help]\n"
+            "usage: coro-bench [--tsv] [--reps N] [--min-time S] [--echo-reps N] [--echo-time S]\n"
+            "                  [--only M,...] [--help]\n"
             "       coro-bench scale N [--compact] [--tsv]\n"
             "       coro-bench cycles N [--compact]   (N pooled create/next/destroy, for strace)\n"
-            "       coro-bench aio [options]   only the aio_* rows and their peers\n"
+            "       coro-bench aio [options]   only the aio_* rows, the echo rows and their peers\n"
+            "       coro-bench echo-client PORT [SECONDS]   the echo client against 127.0.0.1:PORT\n"
             "  --tsv         print metric<TAB>value<TAB>unit lines only\n"
             "  --reps N      repetitions per row, median reported (default %d, at least %d)\n"
             "  --min-time S  seconds each repetition lasts at least (default %.1f, at least "
             "%.1f)\n"
-            "  --only M,...  measure only these metrics of the library's rows (no peers,\n"
-            "                no rss_per_coroutine_bytes, no CPython)\n"
+            "  --echo-reps N samples per *_echo_rps row, median reported (default %d, 1 to %d)\n"
+            "  --echo-time S seconds per echo sample (default %.0f, %.1f to %.0f)\n"
+            "  --only M,...  measure only these metrics of the library's rows and the echo\n"
+            "                rows (no other peers, no rss_per_coroutine_bytes, no CPython)\n"
             "scale: N coroutines alive at once, each run to its first yield\n"
             "  (--compact: compact stacks); prints scale_live and scale_rss_bytes\n"
             "After the library's rows come the peers when available: Boost.Context and PCL\n"
@@ -76,7 +90,8 @@ static void usage(FILE *to)
             "  asyncio_* (python3 in PATH) and uvloop_* (python3 or /usr/bin/python3\n"
             "  with uvloop) from bench/aio_peers.py.\n"
             "The backend and machine are described on stderr.\n",
-            DEFAULT_REPS, MIN_REPS, DEFAULT_MIN_TIME, MIN_MIN_TIME);
+            DEFAULT_REPS, MIN_REPS, DEFAULT_MIN_TIME, MIN_MIN_TIME, DEFAULT_ECHO_REPS,
+            MAX_ECHO_REPS, DEFAULT_ECHO_TIME, MIN_ECHO_TIME, MAX_ECHO_TIME);
 }
 
 static _Noreturn void bad_usage(const char *fmt, ...) CORO_PRINTF(1, 2);
@@ -113,9 +128,31 @@ static double parse_min_time(const char *s)
     return t;
 }
 
+static int parse_echo_reps(const char *s)
+{
+    char *end = NULL;
+    errno = 0;
+    long n = strtol(s, &end, 10);
+    if (errno != 0 || end == s || *end != '\0' || n < 1 || n > MAX_ECHO_REPS)
+        bad_usage("--echo-reps wants a whole number from 1 to %d, not '%s'", MAX_ECHO_REPS, s);
+    return (int)n;
+}
+
+static double parse_echo_time(const char *s)
+{
+    char *end = NULL;
+    errno = 0;
+    double t = strtod(s, &end);
+    if (errno != 0 || end == s || *end != '\0' || !(t >= MIN_ECHO_TIME && t <= MAX_ECHO_TIME))
+        bad_usage("--echo-time wants seconds from %.1f to %.0f, not '%s'", MIN_ECHO_TIME,
+                  MAX_ECHO_TIME, s);
+    return t;
+}
+
 static options parse_args(int argc, char **argv)
 {
-    options o = {false, NULL, {DEFAULT_REPS, DEFAULT_MIN_TIME}};
+    options o = {false, NULL, {DEFAULT_REPS, DEFAULT_MIN_TIME}, DEFAULT_ECHO_REPS,
+                 DEFAULT_ECHO_TIME};
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         if (strcmp(a, "--tsv") == 0) {
@@ -127,6 +164,13 @@ static options parse_args(int argc, char **argv)
             if (i + 1 >= argc)
                 bad_usage("%s needs a value", a);
             o.only = argv[++i];
+        } else if (strcmp(a, "--echo-reps") == 0 || strcmp(a, "--echo-time") == 0) {
+            if (i + 1 >= argc)
+                bad_usage("%s needs a value", a);
+            if (strcmp(a, "--echo-reps") == 0)
+                o.echo_reps = parse_echo_reps(argv[++i]);
+            else
+                o.echo_time = parse_echo_time(argv[++i]);
         } else if (strcmp(a, "--reps") == 0 || strcmp(a, "--min-time") == 0) {
             if (i + 1 >= argc)
                 bad_usage("%s needs a value", a);
@@ -177,7 +221,7 @@ static void describe_machine(const bench_config *cfg)
 
 /* Every number coro-bench prints, in the order it prints them. */
 #ifdef CORO_BENCH_HAVE_AIO
-#define AIO_RESULTS (BENCH_AIO_ROWS + 2 * BENCH_AIO_PEER_ROWS)
+#define AIO_RESULTS (BENCH_AIO_ROWS + 2 * BENCH_AIO_PEER_ROWS + BENCH_ECHO_ROWS)
 #else
 #define AIO_RESULTS 0
 #endif
@@ -186,7 +230,7 @@ typedef struct results {
     size_t n;
     const char *metric[MAX_RESULTS];
     double value[MAX_RESULTS];
-    const char *unit[MAX_RESULTS]; /* "ns" (one decimal), "bytes" or "timers/s" (none) */
+    const char *unit[MAX_RESULTS]; /* "ns" (one decimal), "bytes", "timers/s", "req/s" (none) */
 } results;
 
 static void add_result(results *r, const char *metric, double value, const char *unit)
@@ -250,9 +294,29 @@ static bool listed(const char *list, const char *metric)
     return false;
 }
 
-/* The event loop: libcoro-aio's rows, then asyncio's and uvloop's. */
-static void add_aio_results(results *r, const bench_config *cfg)
+/* The echo rows whose wanted[i] is set (rows_echo.c). */
+static void add_echo_results(results *r, const options *o, const bool *wanted)
 {
+#ifdef CORO_BENCH_HAVE_AIO
+    bench_echo_config ecfg = {o->echo_reps, o->echo_time};
+    double values[BENCH_ECHO_ROWS];
+    bool have[BENCH_ECHO_ROWS];
+    bench_echo(&ecfg, wanted, values, have);
+    for (size_t i = 0; i < BENCH_ECHO_ROWS; i++)
+        if (have[i])
+            add_result(r, bench_echo_metrics[i], values[i], "req/s");
+#else
+    (void)r;
+    (void)o;
+    (void)wanted;
+#endif
+}
+
+/* The event loop: libcoro-aio's rows, then asyncio's and uvloop's, then the
+ * echo rows. */
+static void add_aio_results(results *r, const options *o)
+{
+    const bench_config *cfg = &o->cfg;
 #ifdef CORO_BENCH_HAVE_AIO
     double aio[BENCH_AIO_ROWS];
     bench_aio(cfg, aio);
@@ -266,6 +330,10 @@ static void add_aio_results(results *r, const bench_config *cfg)
         if (bench_aio_peer(cfg, kinds[k], peer_names[k], peer_units, peer_values))
             for (size_t i = 0; i < BENCH_AIO_PEER_ROWS; i++)
                 add_result(r, peer_names[k][i], peer_values[i], peer_units[i]);
+    bool all[BENCH_ECHO_ROWS];
+    for (size_t i = 0; i < BENCH_ECHO_ROWS; i++)
+        all[i] = true;
+    add_echo_results(r, o, all);
 #else
     (void)r;
     (void)cfg;
@@ -274,27 +342,46 @@ static void add_aio_results(results *r, const bench_config *cfg)
 #endif
 }
 
-/* --only: just the named rows of the library, measured round robin. */
-static void add_only_results(results *r, const bench_config *cfg, const char *only)
+/* --only: just the named rows of the library, measured round robin, then
+ * the named echo rows. */
+static void add_only_results(results *r, const options *o)
 {
+    const bench_config *cfg = &o->cfg;
+    const char *only = o->only;
     const bench_row *measured[ROW_COUNT];
-    size_t n_measured = 0;
+    size_t n_measured = 0, n_echo = 0;
     for (size_t i = 0; i < ROW_COUNT; i++)
         if (listed(only, rows[i]->metric))
             measured[n_measured++] = rows[i];
-    if (n_measured == 0)
+#ifdef CORO_BENCH_HAVE_AIO
+    bool echo[BENCH_ECHO_ROWS];
+    for (size_t i = 0; i < BENCH_ECHO_ROWS; i++)
+        n_echo += echo[i] = listed(only, bench_echo_metrics[i]);
+#endif
+    if (n_measured == 0 && n_echo == 0)
         bad_usage("--only names no row of coro-bench: '%s'", only);
+    if (n_measured == 0) {
+#ifdef CORO_BENCH_HAVE_AIO
+        add_echo_results(r, o, echo);
+#endif
+        return;
+    }
     double values[ROW_COUNT];
     bench_measure(measured, n_measured, cfg, values);
     coro_stack_pool_trim();
     for (size_t i = 0; i < n_measured; i++)
         add_result(r, measured[i]->metric, values[i], "ns");
+#ifdef CORO_BENCH_HAVE_AIO
+    if (n_echo > 0)
+        add_echo_results(r, o, echo);
+#endif
 }
 
 /* The library's rows, the context-switch peers, rss_per_coroutine_bytes,
  * CPython's rows, then the aio rows. */
-static void add_library_results(results *r, const bench_config *cfg)
+static void add_library_results(results *r, const options *o)
 {
+    const bench_config *cfg = &o->cfg;
     /* The library's rows and the peers compiled in, measured round robin. */
     const bench_row *measured[ROW_COUNT + BENCH_PEER_COUNT];
     size_t n_measured = 0;
@@ -324,7 +411,7 @@ static void add_library_results(results *r, const bench_config *cfg)
         add_result(r, measured[i]->metric, values[i], "ns");
     for (size_t i = 0; have_cpython && i < BENCH_CPYTHON_ROWS; i++)
         add_result(r, bench_cpython_metrics[i], cpython[i], "ns");
-    add_aio_results(r, cfg);
+    add_aio_results(r, o);
 }
 
 /* A destroy that had to close a coroutine and met an error (docs/semantics.md
@@ -342,6 +429,10 @@ int main(int argc, char **argv)
         return bench_scale_main(argc, argv);
     if (argc >= 2 && strcmp(argv[1], "cycles") == 0)
         return bench_cycles_main(argc, argv);
+#ifdef CORO_BENCH_HAVE_AIO
+    if (argc >= 2 && strcmp(argv[1], "echo-client") == 0)
+        return bench_echo_client_main(argc, argv);
+#endif
     bool aio_only = argc >= 2 && strcmp(argv[1], "aio") == 0;
     if (aio_only) {
         argv++;
@@ -356,11 +447,11 @@ int main(int argc, char **argv)
     coro_set_stack_cache_idle_ms(0);
     results r = {0};
     if (aio_only)
-        add_aio_results(&r, &o.cfg);
+        add_aio_results(&r, &o);
     else if (o.only != NULL)
-        add_only_results(&r, &o.cfg, o.only);
+        add_only_results(&r, &o);
     else
-        add_library_results(&r, &o.cfg);
+        add_library_results(&r, &o);
 
     print_results(&r, o.tsv);
     if (!o.tsv) {
@@ -378,6 +469,15 @@ int main(int argc, char **argv)
          * plus the loop: it should cost little more than a send. */
         if (strncmp(coro_backend_name(), "ucontext", 8) == 0)
             print_ratio(&r, "aio_sleep0_ns", "send_ns", true, 1.30);
+        /* Echo: within 15% of the bare epoll server and no slower than
+         * uvloop; on ucontext, where every switch is two system calls more,
+         * within 30% of epoll. */
+        if (strncmp(coro_backend_name(), "ucontext", 8) == 0) {
+            print_ratio(&r, "aio_echo_rps", "epoll_echo_rps", false, 0.70);
+        } else {
+            print_ratio(&r, "aio_echo_rps", "epoll_echo_rps", false, 0.85);
+            print_ratio(&r, "aio_echo_rps", "uvloop_echo_rps", false, 1.0);
+        }
     }
     if (fflush(stdout) != 0 || ferror(stdout)) {
         fprintf(stderr, "coro-bench: could not write the results\n");

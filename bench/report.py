@@ -33,6 +33,15 @@ RATIOS = [
     ("asyncio_spawn_ns", "aio_spawn_ns", ">=", 8.0),
     ("aio_sleep0_ns", "send_ns", "<=", 1.30),
 ]
+# (backend, numerator, denominator, "<=" or ">=", goal): ratios whose goal
+# holds for one backend's run only ("-" in the other columns).
+BACKEND_RATIOS = [
+    # Echo over loopback: near the bare epoll server and no slower than
+    # uvloop on asm; on ucontext every switch is two system calls more.
+    ("asm", "aio_echo_rps", "epoll_echo_rps", ">=", 0.85),
+    ("asm", "aio_echo_rps", "uvloop_echo_rps", ">=", 1.0),
+    ("ucontext", "aio_echo_rps", "epoll_echo_rps", ">=", 0.70),
+]
 # (metric, "<=" or ">=", goal): targets on one row of a run.
 LIMITS = [
     ("create_destroy_pooled_ns", "<=", 100.0),
@@ -62,7 +71,9 @@ def read_run(path):
 
 
 def fmt(value, unit):
-    return "-" if value is None else (f"{value:.0f}" if unit == "bytes" else f"{value:.1f}")
+    if value is None:
+        return "-"
+    return f"{value:.0f}" if unit in ("bytes", "req/s") else f"{value:.1f}"
 
 
 def combine(runs):
@@ -110,6 +121,16 @@ def print_tables(runs, table):
             cells.append("-")
     print("| create_destroy_pooled_ns / (makecontext_ns + 2 swapcontext_pair_ns) | "
           + " | ".join(cells) + " | <= 1.20 (ucontext) |")
+    for backend, num, den, op, goal in BACKEND_RATIOS:
+        cells = []
+        for name, rows in runs:
+            if name == backend and num in rows and den in rows:
+                r = rows[num][0] / rows[den][0]
+                met = r <= goal if op == "<=" else r >= goal
+                cells.append(f"{r:.3f} ({'met' if met else 'NOT met'})")
+            else:
+                cells.append("-")
+        print(f"| {num} / {den} | " + " | ".join(cells) + f" | {op} {goal:.2f} ({backend}) |")
     print()
     print("| row | " + " | ".join(names) + " | goal |")
     print("|---|" + "---:|" * len(names) + "---|")

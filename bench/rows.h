@@ -89,6 +89,10 @@ void bench_aio(const bench_config *cfg, double *values);
  * note on stderr when the peer is missing or fails. */
 bool bench_aio_peer(const bench_config *cfg, const char *kind, char names[][40],
                     const char **units, double *values);
+/* The python3 that runs loop `kind` ("asyncio": the first python3 in PATH;
+ * "uvloop": the first of that and /usr/bin/python3 that can import uvloop)
+ * into python; false with *why saying what is missing. */
+bool bench_aio_python(const char *kind, char *python, size_t size, const char **why);
 #endif
 
 /* scale.c: many coroutines alive at once and what they cost in memory. */

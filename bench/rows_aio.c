@@ -402,6 +402,25 @@ static void skip_peer(const char *kind, const char *why)
     fprintf(stderr, "coro-bench: skipped %s_* rows: %s\n", kind, why);
 }
 
+bool bench_aio_python(const char *kind, char *python, size_t size, const char **why)
+{
+    bool have = bench_find_in_path("python3", python, size);
+    if (strcmp(kind, "uvloop") == 0) {
+        if (!(have && has_uvloop(python))) {
+            snprintf(python, size, "/usr/bin/python3");
+            if (!has_uvloop(python)) {
+                *why = "no python3 in PATH or /usr/bin/python3 can import uvloop "
+                       "(Debian: apt-get install python3-uvloop)";
+                return false;
+            }
+        }
+    } else if (!have) {
+        *why = "no python3 in PATH";
+        return false;
+    }
+    return true;
+}
+
 bool bench_aio_peer(const bench_config *cfg, const char *kind, char names[][40],
                     const char **units, double *values)
 {
@@ -413,18 +432,9 @@ bool bench_aio_peer(const bench_config *cfg, const char *kind, char names[][40],
         return false;
     }
     char python[4096];
-    bool have = bench_find_in_path("python3", python, sizeof python);
-    if (strcmp(kind, "uvloop") == 0) {
-        if (!(have && has_uvloop(python))) {
-            snprintf(python, sizeof python, "/usr/bin/python3");
-            if (!has_uvloop(python)) {
-                skip_peer(kind, "no python3 in PATH or /usr/bin/python3 can import uvloop "
-                                "(Debian: apt-get install python3-uvloop)");
-                return false;
-            }
-        }
-    } else if (!have) {
-        skip_peer(kind, "no python3 in PATH");
+    const char *why = NULL;
+    if (!bench_aio_python(kind, python, sizeof python, &why)) {
+        skip_peer(kind, why);
         return false;
     }
     char reps[32], min_time[32];
