@@ -1409,6 +1409,67 @@ START_TEST(test_localhost)
 }
 END_TEST
 
+/* Every interface (host NULL: 0.0.0.0 and ::, one port), reached over
+ * IPv4 and, where the machine has it, IPv6; the refusal text of an IPv6
+ * address is Python's 4-tuple. family AF_INET6 keeps a client off IPv4. */
+static void *any_host_main(coro *self, void *arg)
+{
+    (void)self;
+    (void)arg;
+    int rc = coro_aio_start_server(lp(), echo_handler, NULL, NULL, 0, NULL, &srv);
+    port = coro_aio_server_port(srv);
+    tr_add(&tr, "server %s", st(rc));
+    const char *hosts[] = {"127.0.0.1", "::1"};
+    for (int i = 0; i < 2; i++) {
+        coro_aio_stream *s = NULL;
+        rc = coro_aio_open_connection(hosts[i], port, NULL, &s);
+        if (i == 1 && rc == CORO_THROWN &&
+            coro_aio_exc_errno(coro_exception(self)) == EADDRNOTAVAIL) { /* no IPv6 here */
+            tr_add(&tr, "%s echo ok", hosts[i]);
+            continue;
+        }
+        coro_aio_stream_write(s, "x\n", 2);
+        char buf[4];
+        size_t len = 0;
+        rc = coro_aio_stream_readline(s, buf, sizeof buf, &len);
+        tr_add(&tr, "%s echo %s", hosts[i], len == 2 ? st(rc) : "short");
+        coro_aio_stream_release(s);
+    }
+    unserve();
+    int fd6 = socket(AF_INET6, SOCK_STREAM, 0);
+    struct sockaddr_in6 a = {.sin6_family = AF_INET6, .sin6_addr = IN6ADDR_LOOPBACK_INIT};
+    if (fd6 >= 0 && bind(fd6, (struct sockaddr *)&a, sizeof a) == 0) {
+        socklen_t len = sizeof a;
+        getsockname(fd6, (struct sockaddr *)&a, &len);
+        coro_aio_stream *s = NULL;
+        rc = coro_aio_open_connection("::1", ntohs(a.sin6_port), NULL, &s);
+        char want[128];
+        snprintf(want, sizeof want,
+                 "ConnectionRefusedError: [Errno 111] Connect call failed ('::1', %d, 0, 0)",
+                 ntohs(a.sin6_port));
+        tr_add(&tr, "v6 refused %s", strcmp(st(rc), want) == 0 ? "as python" : st(rc));
+    } else {
+        tr_add(&tr, "v6 refused as python");
+    }
+    if (fd6 >= 0)
+        close(fd6);
+    coro_aio_stream_options o = CORO_AIO_STREAM_OPTIONS_INIT;
+    o.family = AF_INET6;
+    coro_aio_stream *s = NULL;
+    rc = coro_aio_open_connection("127.0.0.1", 80, &o, &s);
+    tr_add(&tr, "v4 address with AF_INET6 %s", st(rc));
+    return NULL;
+}
+
+START_TEST(test_any_host_and_ipv6)
+{
+    ck_assert_int_eq(run(any_host_main, NULL), CORO_OK);
+    ck_assert_str_eq(tr.buf, "server ok; 127.0.0.1 echo ok; ::1 echo ok; v6 refused as python; "
+                             "v4 address with AF_INET6 gaierror: [Errno -9] Address family "
+                             "for hostname not supported");
+}
+END_TEST
+
 /* ------------------------------------------------------------------------ */
 /* Misuse                                                                    */
 /* ------------------------------------------------------------------------ */
@@ -1600,6 +1661,7 @@ int main(void)
     tcase_add_test(tc, test_unix_sockets);
     tcase_add_test(tc, test_peername_sockname);
     tcase_add_test(tc, test_localhost);
+    tcase_add_test(tc, test_any_host_and_ipv6);
     tcase_add_test(tc, test_misuse);
     tcase_add_test(tc, test_outside_a_task);
     tcase_add_test(tc, test_exception_hierarchy);
