@@ -333,7 +333,7 @@ int coro_aio_start_server(coro_aio_loop *loop, coro_aio_connection_fn fn, void *
         coro_exc x;
         bool failed = false;
         int fd = open_listener(srv, ai->ai_addr, ai->ai_addrlen, &x, &failed);
-        if (failed && x.udata == (void *)(intptr_t)EAFNOSUPPORT && host == NULL)
+        if (failed && x.udata == (void *)(intptr_t)EAFNOSUPPORT && (host == NULL || !*host))
             continue; /* no IPv6 on this machine: asyncio skips the family too */
         if (failed) {
             freeaddrinfo(res);

@@ -86,6 +86,16 @@ static void unserve(void)
     srv = NULL;
 }
 
+/* A small send buffer on a stream's socket (no autotuning), so that a
+ * megabyte written is well over what the kernel holds while the peer does
+ * not read, and the stream's own buffer fills. (A small receive buffer
+ * would make TCP fall back to zero-window probes on real-time timers.) */
+static void small_bufs(coro_aio_stream *s)
+{
+    int small = 4096;
+    setsockopt(coro_aio_stream_fd(s), SOL_SOCKET, SO_SNDBUF, &small, sizeof small);
+}
+
 /* Sends the NUL-terminated strings of a handler's script with a sleep of
  * 1 s before each; NULL ends it, "" means write_eof. */
 static void *script_handler(coro *self, coro_aio_stream *s, void *arg)
@@ -541,6 +551,7 @@ static void *drainer_task(coro *self, void *arg)
 
 static void *reader_later_handler(coro *self, coro_aio_stream *s, void *arg)
 {
+    small_bufs(s);
     (void)self;
     (void)arg;
     coro_aio_sleep(2);
@@ -559,7 +570,8 @@ static void *two_drainers_main(coro *self, void *arg)
     coro_aio_stream_options o = CORO_AIO_STREAM_OPTIONS_INIT;
     o.write_high = 1024;
     g_s = dial(&o);
-    size_t n = 16u << 20;
+    small_bufs(g_s);
+    size_t n = 1u << 20;
     char *big = calloc(1, n);
     coro_aio_stream_write(g_s, big, n);
     free(big);
@@ -586,6 +598,7 @@ END_TEST
 /* A slow reader: sleeps `arg` seconds, then reads 64 KiB per second. */
 static void *slow_handler(coro *self, coro_aio_stream *s, void *arg)
 {
+    small_bufs(s);
     (void)self;
     coro_aio_sleep(*(double *)arg);
     static char buf[65536];
@@ -608,8 +621,7 @@ static void *backpressure_main(coro *self, void *arg)
     o.write_high = 100000;
     o.write_low = 1000;
     coro_aio_stream *s = dial(&o);
-    int one = 4096; /* small kernel buffers: the stream's buffer fills soon */
-    setsockopt(coro_aio_stream_fd(s), SOL_SOCKET, SO_SNDBUF, &one, sizeof one);
+    small_bufs(s);
     static char chunk[65536];
     memset(chunk, 'x', sizeof chunk);
     int waited = 0;
@@ -660,9 +672,8 @@ static void *drain_timeout_main(coro *self, void *arg)
     coro_aio_stream_options o = CORO_AIO_STREAM_OPTIONS_INIT;
     o.write_high = 1000;
     g_s = dial(&o);
-    int small = 4096;
-    setsockopt(coro_aio_stream_fd(g_s), SOL_SOCKET, SO_SNDBUF, &small, sizeof small);
-    size_t n = 16u << 20; /* more than the kernel buffers on both sides */
+    small_bufs(g_s);
+    size_t n = 1u << 20; /* more than the kernel buffers on both sides */
     char *big = calloc(1, n);
     coro_aio_stream_write(g_s, big, n);
     free(big);
@@ -681,7 +692,7 @@ START_TEST(test_drain_timeout)
 {
     ck_assert_int_eq(run(drain_timeout_main, NULL), CORO_OK);
     ck_assert_msg(strstr(tr.buf, "3.0 drain TimeoutError; ") != NULL, "transcript: %s", tr.buf);
-    ck_assert_msg(strstr(tr.buf, "drain again ok; server total 16777216") != NULL, "transcript: %s",
+    ck_assert_msg(strstr(tr.buf, "drain again ok; server total 1048576") != NULL, "transcript: %s",
                   tr.buf);
 }
 END_TEST
@@ -735,6 +746,7 @@ END_TEST
  * byte before the socket closes. */
 static void *count_handler(coro *self, coro_aio_stream *s, void *arg)
 {
+    small_bufs(s);
     (void)self;
     (void)arg;
     static char buf[65536];
@@ -751,7 +763,8 @@ static void *close_flushes_main(coro *self, void *arg)
     (void)arg;
     serve(count_handler, NULL, NULL);
     coro_aio_stream *s = dial(NULL);
-    size_t n = 3u << 20;
+    small_bufs(s);
+    size_t n = 1u << 20;
     char *big = calloc(1, n);
     coro_aio_stream_write(s, big, n);
     free(big);
@@ -767,7 +780,7 @@ static void *close_flushes_main(coro *self, void *arg)
 START_TEST(test_close_flushes_in_background)
 {
     ck_assert_int_eq(run(close_flushes_main, NULL), CORO_OK);
-    ck_assert_str_eq(tr.buf, "closing 1; server total 3145728");
+    ck_assert_str_eq(tr.buf, "closing 1; server total 1048576");
 }
 END_TEST
 
@@ -850,6 +863,7 @@ END_TEST
  * mark, the peer never reads, then resets). */
 static void *late_reset_handler(coro *self, coro_aio_stream *s, void *arg)
 {
+    small_bufs(s);
     (void)self;
     (void)arg;
     coro_aio_sleep(4);
@@ -867,7 +881,8 @@ static void *reset_in_drain_main(coro *self, void *arg)
     coro_aio_stream_options o = CORO_AIO_STREAM_OPTIONS_INIT;
     o.write_high = 1024;
     coro_aio_stream *s = dial(&o);
-    size_t n = 8u << 20;
+    small_bufs(s);
+    size_t n = 1u << 20;
     char *big = calloc(1, n);
     coro_aio_stream_write(s, big, n);
     free(big);
@@ -1394,6 +1409,67 @@ START_TEST(test_localhost)
 }
 END_TEST
 
+/* Every interface (host NULL: 0.0.0.0 and ::, one port), reached over
+ * IPv4 and, where the machine has it, IPv6; the refusal text of an IPv6
+ * address is Python's 4-tuple. family AF_INET6 keeps a client off IPv4. */
+static void *any_host_main(coro *self, void *arg)
+{
+    (void)self;
+    (void)arg;
+    int rc = coro_aio_start_server(lp(), echo_handler, NULL, NULL, 0, NULL, &srv);
+    port = coro_aio_server_port(srv);
+    tr_add(&tr, "server %s", st(rc));
+    const char *hosts[] = {"127.0.0.1", "::1"};
+    for (int i = 0; i < 2; i++) {
+        coro_aio_stream *s = NULL;
+        rc = coro_aio_open_connection(hosts[i], port, NULL, &s);
+        if (i == 1 && rc == CORO_THROWN &&
+            coro_aio_exc_errno(coro_exception(self)) == EADDRNOTAVAIL) { /* no IPv6 here */
+            tr_add(&tr, "%s echo ok", hosts[i]);
+            continue;
+        }
+        coro_aio_stream_write(s, "x\n", 2);
+        char buf[4];
+        size_t len = 0;
+        rc = coro_aio_stream_readline(s, buf, sizeof buf, &len);
+        tr_add(&tr, "%s echo %s", hosts[i], len == 2 ? st(rc) : "short");
+        coro_aio_stream_release(s);
+    }
+    unserve();
+    int fd6 = socket(AF_INET6, SOCK_STREAM, 0);
+    struct sockaddr_in6 a = {.sin6_family = AF_INET6, .sin6_addr = IN6ADDR_LOOPBACK_INIT};
+    if (fd6 >= 0 && bind(fd6, (struct sockaddr *)&a, sizeof a) == 0) {
+        socklen_t len = sizeof a;
+        getsockname(fd6, (struct sockaddr *)&a, &len);
+        coro_aio_stream *s = NULL;
+        rc = coro_aio_open_connection("::1", ntohs(a.sin6_port), NULL, &s);
+        char want[128];
+        snprintf(want, sizeof want,
+                 "ConnectionRefusedError: [Errno 111] Connect call failed ('::1', %d, 0, 0)",
+                 ntohs(a.sin6_port));
+        tr_add(&tr, "v6 refused %s", strcmp(st(rc), want) == 0 ? "as python" : st(rc));
+    } else {
+        tr_add(&tr, "v6 refused as python");
+    }
+    if (fd6 >= 0)
+        close(fd6);
+    coro_aio_stream_options o = CORO_AIO_STREAM_OPTIONS_INIT;
+    o.family = AF_INET6;
+    coro_aio_stream *s = NULL;
+    rc = coro_aio_open_connection("127.0.0.1", 80, &o, &s);
+    tr_add(&tr, "v4 address with AF_INET6 %s", st(rc));
+    return NULL;
+}
+
+START_TEST(test_any_host_and_ipv6)
+{
+    ck_assert_int_eq(run(any_host_main, NULL), CORO_OK);
+    ck_assert_str_eq(tr.buf, "server ok; 127.0.0.1 echo ok; ::1 echo ok; v6 refused as python; "
+                             "v4 address with AF_INET6 gaierror: [Errno -9] Address family "
+                             "for hostname not supported");
+}
+END_TEST
+
 /* ------------------------------------------------------------------------ */
 /* Misuse                                                                    */
 /* ------------------------------------------------------------------------ */
@@ -1585,6 +1661,7 @@ int main(void)
     tcase_add_test(tc, test_unix_sockets);
     tcase_add_test(tc, test_peername_sockname);
     tcase_add_test(tc, test_localhost);
+    tcase_add_test(tc, test_any_host_and_ipv6);
     tcase_add_test(tc, test_misuse);
     tcase_add_test(tc, test_outside_a_task);
     tcase_add_test(tc, test_exception_hierarchy);
