@@ -888,6 +888,21 @@ static int connected(int fd, const coro_aio_stream_options *o, coro_aio_stream *
     return CORO_OK;
 }
 
+/* Appends text to the NUL-terminated string in buf[cap], cutting it where
+ * buf is full: "Multiple exceptions: ..." is bounded by coro_exc's message
+ * size anyway, as a long list is in Python's repr. */
+static void append_truncated(char *buf, size_t cap, const char *text)
+{
+    size_t used = strlen(buf);
+    size_t n = strlen(text);
+    if (used + 1 >= cap)
+        return;
+    if (n > cap - 1 - used)
+        n = cap - 1 - used;
+    memcpy(buf + used, text, n);
+    buf[used + n] = '\0';
+}
+
 int coro_aio_open_connection(const char *host, int port, const coro_aio_stream_options *opt,
                              coro_aio_stream **out)
 {
@@ -922,8 +937,9 @@ int coro_aio_open_connection(const char *host, int port, const coro_aio_stream_o
             first = cur;
         else if (strcmp(first.message, cur.message) != 0)
             same = false;
-        size_t used = strlen(multi);
-        snprintf(multi + used, sizeof multi - used, "%s%s", nfail > 1 ? ", " : "", cur.message);
+        if (nfail > 1)
+            append_truncated(multi, sizeof multi, ", ");
+        append_truncated(multi, sizeof multi, cur.message);
     }
     freeaddrinfo(res);
     if (rc != CORO_OK)
