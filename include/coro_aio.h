@@ -37,6 +37,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <sys/socket.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -61,7 +62,7 @@ typedef void (*coro_aio_done_fn)(coro_aio_future *f, void *arg);
 /* asyncio's exceptions. CancelledError derives from BaseException (as since
  * Python 3.8), so a handler for coro_Exception does not catch it. */
 CORO_API extern const coro_exc_type coro_aio_CancelledError;    /* base: BaseException */
-CORO_API extern const coro_exc_type coro_aio_TimeoutError;      /* base: Exception */
+CORO_API extern const coro_exc_type coro_aio_TimeoutError;      /* base: OSError (below) */
 CORO_API extern const coro_exc_type coro_aio_InvalidStateError; /* base: Exception */
 
 /** Details of the most recent failure of a coro_aio_ call on this thread
@@ -899,7 +900,7 @@ CORO_API void coro_aio_cfuture_release(coro_aio_cfuture *cf);
 /* ======================================================================== */
 
 /** The exception a task waiting on a descriptor gets when coro_aio_close_fd
- *  closes it (an OSError with EBADF in asyncio terms; base: Exception). Its
+ *  closes it (base: coro_aio_OSError, errno EBADF). Its
  *  message: "file descriptor N was closed while a task waited on it". */
 CORO_API extern const coro_exc_type coro_aio_ClosedError;
 
@@ -957,6 +958,394 @@ CORO_API int coro_aio_fd_clear_ready(coro_aio_loop *loop, int fd, int dir);
  *  fails (EBADF: fd was not open; the loop forgot it anyway). Not after
  *  coro_aio_loop_close (the loop is gone; close(2) the fd yourself). */
 CORO_API int coro_aio_close_fd(coro_aio_loop *loop, int fd);
+
+/* ======================================================================== */
+/* I/O errors (io_errors.c)                                                 */
+/* ======================================================================== */
+
+/* Python 3.11's OSError family as the I/O calls raise it. An exception of
+ * the family carries its errno (for gaierror the EAI_* code) in `udata` as
+ * (void *)(intptr_t)err; its message is Python's str(e), e.g.
+ * "[Errno -2] Name or service not known". */
+CORO_API extern const coro_exc_type coro_aio_OSError;  /* base: Exception */
+CORO_API extern const coro_exc_type coro_aio_gaierror; /* socket.gaierror; base: OSError */
+
+/** The errno an OSError-family exception carries (e.errno in Python; for
+ *  coro_aio_gaierror the EAI_* code, negative on glibc: EAI_NONAME is -2).
+ *  0 for NULL, for exceptions outside the family, and for one raised
+ *  without an errno. */
+CORO_API int coro_aio_exc_errno(const coro_exc *e);
+
+/* ======================================================================== */
+/* DNS (dns.c)                                                              */
+/* ======================================================================== */
+
+struct addrinfo;
+
+/** `await loop.getaddrinfo(host, service, ...)` in the running task:
+ *  getaddrinfo(3) without blocking the loop.
+ *  Numeric hosts and services ("127.0.0.1", "::1", "8080") are answered at
+ *  once, without a thread and without suspending (as asyncio's _ipaddr_info
+ *  spares create_connection the executor). Anything else is looked up on
+ *  the loop's resolver lane: a few threads of its own (not the to_thread
+ *  pool), started on first need, up to coro_aio_set_resolver_workers; the
+ *  task resumes one iteration after the lookup returns.
+ *  Cancelling the task returns CancelledError at once: a lookup not yet
+ *  started never runs; one in progress finishes on its thread and its
+ *  result is freed with freeaddrinfo. coro_aio_loop_close waits for the
+ *  lookups in progress (getaddrinfo cannot be interrupted), as asyncio.run
+ *  waits for its executor.
+ *  @param host     a name or numeric address; NULL for the local or
+ *                  wildcard address (AI_PASSIVE)
+ *  @param service  a service name or port number as text; may be NULL
+ *  @param hints    as getaddrinfo(3) (ai_flags, ai_family, ai_socktype,
+ *                  ai_protocol; the rest must be 0); NULL as there
+ *  @param res      receives the list on CORO_OK, the caller's to free with
+ *                  freeaddrinfo(3); NULL on any other status
+ *  @return CORO_OK; CORO_THROWN with, in coro_exception(coro_current()),
+ *  coro_aio_gaierror "[Errno -2] Name or service not known" (the EAI_* code
+ *  and gai_strerror's text, the code also in coro_aio_exc_errno), or
+ *  coro_aio_OSError "[Errno N] ..." for EAI_SYSTEM, or CancelledError;
+ *  CORO_EINVAL for a NULL res or outside a task; CORO_ENOMEM, also when no
+ *  resolver thread could be started. */
+CORO_API int coro_aio_getaddrinfo(const char *host, const char *service,
+                                  const struct addrinfo *hints, struct addrinfo **res);
+
+/** Sets how many resolver threads the loop may run at once (default 4; 0
+ *  restores it). Threads already started stay until the loop closes. Call
+ *  from the loop's thread.
+ *  @return CORO_OK; CORO_EINVAL for a NULL or closed loop or n < 0;
+ *  CORO_ENOMEM. */
+CORO_API int coro_aio_set_resolver_workers(coro_aio_loop *loop, int n);
+
+/** How many resolver threads the loop has started (0 until a lookup needed
+ *  one). Call from the loop's thread. */
+CORO_API int coro_aio_resolver_workers(const coro_aio_loop *loop);
+/* Connection and stream exceptions (stream_errors.c)                       */
+/* ======================================================================== */
+
+/* The rest of Python 3.11's OSError family (coro_aio_OSError, gaierror and
+ * coro_aio_exc_errno are above) and asyncio's stream exceptions. An OSError
+ * carries its errno in `udata` as (void *)(intptr_t)errno (0 where Python's
+ * e.errno is None); coro_aio_exc_errno reads it. Messages are what Python
+ * prints for str(e): "[Errno 104] Connection reset by peer",
+ * "[Errno 111] Connect call failed ('127.0.0.1', 1)",
+ * "[Errno -2] Name or service not known". An errno maps to the type Python's
+ * OSError(errno, ...) constructor picks: ECONNRESET ConnectionResetError,
+ * ECONNREFUSED ConnectionRefusedError, ECONNABORTED ConnectionAbortedError,
+ * EPIPE and ESHUTDOWN BrokenPipeError, ETIMEDOUT TimeoutError, ENOENT
+ * FileNotFoundError, any other OSError. coro_aio_TimeoutError and
+ * coro_aio_ClosedError (above) derive from OSError too, as builtins'
+ * TimeoutError does since Python 3.3. */
+CORO_API extern const coro_exc_type coro_aio_ConnectionError;       /* base: OSError */
+CORO_API extern const coro_exc_type coro_aio_ConnectionResetError;  /* base: ConnectionError */
+CORO_API extern const coro_exc_type coro_aio_ConnectionRefusedError; /* base: ConnectionError */
+CORO_API extern const coro_exc_type coro_aio_ConnectionAbortedError; /* base: ConnectionError */
+CORO_API extern const coro_exc_type coro_aio_BrokenPipeError;       /* base: ConnectionError */
+CORO_API extern const coro_exc_type coro_aio_FileNotFoundError;     /* base: OSError */
+CORO_API extern const coro_exc_type coro_aio_EOFError;              /* base: Exception */
+/** asyncio.IncompleteReadError: EOF came before readexactly's n bytes or
+ *  readuntil's separator. Message "3 bytes read on a total of 5 expected
+ *  bytes" (expected "undefined" for readuntil, as Python 3.11 prints None);
+ *  udata is the expected count (0 for undefined). The partial bytes are in
+ *  the caller's buffer, their count in *got / *len. */
+CORO_API extern const coro_exc_type coro_aio_IncompleteReadError;   /* base: EOFError */
+/** asyncio.LimitOverrunError: readuntil found no separator within the
+ *  limit. Message "Separator is not found, and chunk exceed the limit" or
+ *  "Separator is found, but chunk is longer than limit"; udata is
+ *  e.consumed (bytes to consume before the separator, or before the next
+ *  search would start) as (void *)(intptr_t). */
+CORO_API extern const coro_exc_type coro_aio_LimitOverrunError;     /* base: Exception */
+
+/* ======================================================================== */
+/* Streams (stream.c, server.c): asyncio's StreamReader / StreamWriter      */
+/* ======================================================================== */
+
+/* A stream is one connected socket (TCP or Unix domain) with asyncio's
+ * StreamReader and StreamWriter on it, in one object. There is no
+ * background reader: a read call tries recv(2) in the calling task first and
+ * waits for readiness (coro_aio_wait_readable) only on EAGAIN; a write tries
+ * send(2) at once when nothing is buffered and buffers only what the kernel
+ * did not take, which a helper task then flushes in the background, as a
+ * transport does. Peer resets and broken pipes are exceptions
+ * (MSG_NOSIGNAL: never SIGPIPE).
+ *
+ * Ownership: the task that opened a stream (or, for a server, the
+ * connection's task) owns it: it reads, writes, closes and finally gives it
+ * back with coro_aio_stream_release. Another task may read while the owner
+ * drains, or close the stream to wake a reader; the stream must not be
+ * released while another task still uses it.
+ *
+ * Statuses, for every call below: CORO_OK; CORO_THROWN when an awaiting call
+ * reports an exception in the task (in coro_exception(coro_current())),
+ * exactly as coro_aio_await does; negative CORO_E* for misuse, with
+ * coro_aio_last_error() saying what happened. A connection error (reset,
+ * broken pipe, ...) is sticky, as asyncio's StreamReader.set_exception: once
+ * seen, every later read, drain and wait_closed raises it again. */
+
+/** A connected stream: asyncio's StreamReader and StreamWriter together. */
+typedef struct coro_aio_stream coro_aio_stream;
+/** A listening server (asyncio.Server). */
+typedef struct coro_aio_server coro_aio_server;
+
+/** Stream and server options. Start from coro_aio_stream_options_init() or
+ *  CORO_AIO_STREAM_OPTIONS_INIT. */
+typedef struct coro_aio_stream_options {
+    size_t limit;           /* reader limit for readline / readuntil, bytes; 0 = 65536
+                               (asyncio's _DEFAULT_LIMIT) */
+    size_t write_high;      /* drain high-water mark, bytes; 0 = 65536 */
+    size_t write_low;       /* drain low-water mark, bytes; 0 = write_high / 4; must not
+                               exceed write_high */
+    double connect_timeout; /* open_connection: seconds for the whole attempt (every
+                               address); CORO_AIO_NO_TIMEOUT = none */
+    int backlog;            /* start_server: listen(2) backlog; 0 = 100 (asyncio's) */
+    bool reuse_port;        /* start_server: SO_REUSEPORT on the listening sockets, so that
+                               several servers (one loop per thread) share a port */
+    int family;             /* AF_UNSPEC (0), AF_INET or AF_INET6: the addresses tried */
+} coro_aio_stream_options;
+
+#define CORO_AIO_STREAM_OPTIONS_INIT {0, 0, 0, CORO_AIO_NO_TIMEOUT, 0, false, 0}
+
+/** Sets every field of *opt to its default (CORO_AIO_STREAM_OPTIONS_INIT). */
+CORO_API void coro_aio_stream_options_init(coro_aio_stream_options *opt);
+
+/** `reader, writer = await asyncio.open_connection(host, port)` in the
+ *  running task. Resolves host (numeric addresses inline, names with
+ *  coro_aio_getaddrinfo), then tries every address in order: a non-blocking
+ *  socket (SOCK_NONBLOCK | SOCK_CLOEXEC, TCP_NODELAY as asyncio sets it),
+ *  connect(2), a wait until writable, SO_ERROR.
+ *  @param host  a numeric IPv4 / IPv6 address or a host name; not NULL
+ *  @param port  0..65535
+ *  @param opt   NULL for the defaults
+ *  @param out   receives the stream (owned by the caller, given back with
+ *               coro_aio_stream_release); NULL on failure
+ *  @return CORO_OK; CORO_THROWN with: the OSError of the only address tried,
+ *  e.g. ConnectionRefusedError "[Errno 111] Connect call failed ('127.0.0.1',
+ *  1)" (an error connect(2) reports at once has the plain strerror text:
+ *  "[Errno 101] Network is unreachable"); when several addresses failed
+ *  differently, OSError "Multiple exceptions: <each str>, ..." (errno 0);
+ *  gaierror when resolution failed; TimeoutError (empty message) when
+ *  opt->connect_timeout passed; CancelledError. CORO_EINVAL outside a task,
+ *  for a NULL host or out, a port out of range or bad options; CORO_ENOMEM. */
+CORO_API int coro_aio_open_connection(const char *host, int port,
+                                      const coro_aio_stream_options *opt,
+                                      coro_aio_stream **out);
+
+/** `await asyncio.open_unix_connection(path)` in the running task: connects
+ *  an AF_UNIX stream socket to path.
+ *  @return CORO_OK; CORO_THROWN with FileNotFoundError "[Errno 2] No such
+ *  file or directory", ConnectionRefusedError "[Errno 111] Connection
+ *  refused" (nobody listens), another OSError, TimeoutError
+ *  (connect_timeout) or CancelledError; CORO_EINVAL outside a task, for a
+ *  NULL or empty path, one longer than sun_path, NULL out or bad options;
+ *  CORO_ENOMEM. */
+CORO_API int coro_aio_open_unix_connection(const char *path,
+                                           const coro_aio_stream_options *opt,
+                                           coro_aio_stream **out);
+
+/** A connection handler (asyncio's client_connected_cb): runs as the body
+ *  of a new task per accepted connection, with self that task's coroutine.
+ *  The stream belongs to the task: when fn returns or raises, the stream is
+ *  closed if still open (buffered data is still flushed in the background)
+ *  and given back; fn must not release it. An exception escaping fn is
+ *  reported as the task's, as asyncio reports it ("Task exception was never
+ *  retrieved"). The return value is the task's result. */
+typedef void *(*coro_aio_connection_fn)(coro *self, coro_aio_stream *s, void *arg);
+
+/** `server = await asyncio.start_server(fn, host, port)`: binds and listens
+ *  on every address host resolves to (SO_REUSEADDR, as asyncio sets on
+ *  Unix; IPV6_V6ONLY on IPv6 sockets; SO_REUSEPORT with opt->reuse_port) and
+ *  starts accepting at once (start_serving=True): each connection gets a new
+ *  task running fn(self, stream, arg). May be called in a task or, before
+ *  the loop runs, from plain code.
+ *  @param loop  the loop that serves (in a task: the running loop)
+ *  @param host  numeric address or host name; NULL or "" binds every
+ *               interface (0.0.0.0 and ::); names need a task (resolved
+ *               with coro_aio_getaddrinfo), or are resolved with a blocking
+ *               getaddrinfo(3) outside one
+ *  @param port  0..65535; 0 lets the kernel pick (coro_aio_server_port tells
+ *               which; with several addresses they all get the first one's)
+ *  @param out   receives the server, given back with coro_aio_server_release
+ *  @return CORO_OK; in a task CORO_THROWN with the OSError Python raises,
+ *  e.g. "[Errno 98] error while attempting to bind on address ('127.0.0.1',
+ *  8888): address already in use", or gaierror; outside a task those
+ *  failures are CORO_EINVAL with that text in coro_aio_last_error().
+ *  CORO_EINVAL for a NULL loop, fn or out, a closed loop, a port out of range
+ *  or bad options; CORO_ENOMEM. */
+CORO_API int coro_aio_start_server(coro_aio_loop *loop, coro_aio_connection_fn fn, void *arg,
+                                   const char *host, int port,
+                                   const coro_aio_stream_options *opt,
+                                   coro_aio_server **out);
+
+/** `await asyncio.start_unix_server(fn, path)`: as coro_aio_start_server on
+ *  an AF_UNIX socket bound to path. A socket file already at path is
+ *  removed first (a stale one from an earlier run), as asyncio does; any
+ *  other file there makes bind fail ("[Errno 98] Address '/tmp/x' is already
+ *  in use").
+ *  The file is left in place when the server closes (as in Python 3.11).
+ *  @return as coro_aio_start_server; CORO_EINVAL also for a NULL or empty
+ *  path or one longer than sun_path. */
+CORO_API int coro_aio_start_unix_server(coro_aio_loop *loop, coro_aio_connection_fn fn,
+                                        void *arg, const char *path,
+                                        const coro_aio_stream_options *opt,
+                                        coro_aio_server **out);
+
+/** The port the server's first listening socket is bound to (the one the
+ *  kernel picked for port 0); 0 for a Unix-domain server, -1 for NULL or a
+ *  closed server. */
+CORO_API int coro_aio_server_port(const coro_aio_server *srv);
+
+/** Server.close(): stops listening (closes the listening sockets) and
+ *  cancels a pending serve_forever. Connections already accepted go on.
+ *  Idempotent; NULL is ignored. */
+CORO_API void coro_aio_server_close(coro_aio_server *srv);
+
+/** `await server.wait_closed()` in the running task: waits until the server
+ *  is closed and every connection task it started has ended (Python 3.12's
+ *  rule; 3.11 returns at once once closed).
+ *  @return CORO_OK; CORO_THROWN with CancelledError; CORO_EINVAL outside a
+ *  task or for NULL; CORO_ENOMEM. */
+CORO_API int coro_aio_server_wait_closed(coro_aio_server *srv);
+
+/** `await server.serve_forever()` in the running task: waits until
+ *  cancelled. When the task is cancelled the server is closed and
+ *  CancelledError propagates; coro_aio_server_close from elsewhere also ends
+ *  it with CancelledError (as in Python 3.11, where close() cancels the
+ *  serve_forever future).
+ *  @return CORO_THROWN with CancelledError (never CORO_OK); CORO_EINVAL
+ *  outside a task, for NULL or a closed server ("server is closed");
+ *  CORO_EBUSY when another task already awaits serve_forever; CORO_ENOMEM. */
+CORO_API int coro_aio_server_serve_forever(coro_aio_server *srv);
+
+/** Closes the server if needed and gives it back. Connection tasks still
+ *  running keep what they need; the memory goes with the last of them. NULL
+ *  is ignored. May be called after the loop was closed. */
+CORO_API void coro_aio_server_release(coro_aio_server *srv);
+
+/** `data = await reader.read(n)` in the running task: up to n bytes, as
+ *  soon as at least one is there. When nothing is buffered the bytes are
+ *  received straight into buf (no copy).
+ *  @param buf  room for n bytes
+ *  @param got  receives the count; 0 means EOF (or n == 0)
+ *  @return CORO_OK; CORO_THROWN with the connection's error (e.g.
+ *  ConnectionResetError "[Errno 104] Connection reset by peer"),
+ *  CancelledError, TimeoutError (from an enclosing timeout) or ClosedError
+ *  (the stream was closed by another task while this one waited; asyncio
+ *  returns b'' there); nothing is consumed when the wait is interrupted.
+ *  CORO_EINVAL for NULL arguments, after close, or outside a task when it
+ *  would have to wait; CORO_EBUSY when another task already waits to read
+ *  ("read() called while another coroutine is already waiting for incoming
+ *  data"). */
+CORO_API int coro_aio_stream_read(coro_aio_stream *s, void *buf, size_t n, size_t *got);
+
+/** `data = await reader.readexactly(n)`: exactly n bytes.
+ *  @param got  receives n on success; the partial count with
+ *              IncompleteReadError; 0 when the wait was interrupted
+ *  @return CORO_OK; CORO_THROWN with IncompleteReadError ("3 bytes read on a
+ *  total of 5 expected bytes"; the partial bytes are in buf and consumed)
+ *  when EOF comes first, or as coro_aio_stream_read (an interrupted wait
+ *  puts the bytes received so far back in the stream's buffer, as asyncio
+ *  leaves them in its buffer); statuses as coro_aio_stream_read. */
+CORO_API int coro_aio_stream_readexactly(coro_aio_stream *s, void *buf, size_t n, size_t *got);
+
+/** `line = await reader.readline()`: readuntil("\n"), except that EOF ends
+ *  the line (the partial line is returned, CORO_OK; *len 0 at EOF) and a
+ *  line over the limit raises ValueError with LimitOverrunError's message,
+ *  after discarding it: through the separator when one was found, else
+ *  every byte buffered. The limit is the stream's, lowered to cap - 1 when
+ *  buf is smaller.
+ *  @param buf  receives the line with its "\n"; cap bytes
+ *  @param len  receives the length
+ *  @return CORO_OK; CORO_THROWN with ValueError ("Separator is found, but
+ *  chunk is longer than limit", "Separator is not found, and chunk exceed
+ *  the limit"), or as coro_aio_stream_read; CORO_EINVAL also for cap 0. */
+CORO_API int coro_aio_stream_readline(coro_aio_stream *s, void *buf, size_t cap, size_t *len);
+
+/** `data = await reader.readuntil(sep)`: the bytes up to and including the
+ *  first sep. The limit counts the bytes before the separator, as asyncio's
+ *  does: the stream's limit, lowered to cap - seplen when buf is smaller.
+ *  @param buf  receives the data with the separator; cap bytes
+ *  @param len  receives the length (the partial count with
+ *              IncompleteReadError)
+ *  @return CORO_OK; CORO_THROWN with LimitOverrunError (nothing consumed; its
+ *  udata is e.consumed), IncompleteReadError at EOF (every buffered byte
+ *  moved to buf, "N bytes read on a total of undefined expected bytes"), or
+ *  as coro_aio_stream_read; CORO_EINVAL also for an empty separator
+ *  ("Separator should be at least one-byte string") or cap < seplen. */
+CORO_API int coro_aio_stream_readuntil(coro_aio_stream *s, const void *sep, size_t seplen,
+                                       void *buf, size_t cap, size_t *len);
+
+/** reader.at_eof(): true once EOF was received and every buffered byte was
+ *  read. False for NULL. */
+CORO_API bool coro_aio_stream_at_eof(const coro_aio_stream *s);
+
+/** writer.write(data): never waits. With nothing buffered, send(2) is tried
+ *  at once (MSG_NOSIGNAL); what the kernel does not take is copied to the
+ *  stream's buffer and flushed by a background task. After a connection
+ *  error the data is dropped silently (asyncio ignores writes to a lost
+ *  connection); drain reports the error.
+ *  @return CORO_OK; CORO_EINVAL for NULL s, NULL data with n > 0, after
+ *  close, or after write_eof ("Cannot call write() after write_eof()");
+ *  CORO_ENOMEM when the rest could not be buffered. */
+CORO_API int coro_aio_stream_write(coro_aio_stream *s, const void *data, size_t n);
+
+/** `await writer.drain()` in the running task: returns at once unless the
+ *  buffer went over the high-water mark, then waits until the background
+ *  flush brings it to the low-water mark or below.
+ *  @return CORO_OK; CORO_THROWN with the connection's error (e.g.
+ *  BrokenPipeError "[Errno 32] Broken pipe", ConnectionResetError),
+ *  ConnectionResetError "Connection lost" after close, CancelledError or
+ *  TimeoutError from an enclosing timeout (the data stays buffered);
+ *  CORO_EINVAL for NULL, or outside a task when it would have to wait;
+ *  CORO_ENOMEM. */
+CORO_API int coro_aio_stream_drain(coro_aio_stream *s);
+
+/** writer.write_eof(): shuts the sending side down (shutdown(SHUT_WR)) once
+ *  the buffer is flushed; the peer reads EOF, this side can still read.
+ *  Repeating it does nothing.
+ *  @return CORO_OK; CORO_EINVAL for NULL or after close. */
+CORO_API int coro_aio_stream_write_eof(coro_aio_stream *s);
+
+/** writer.close(): stops the stream. With nothing buffered, the socket is
+ *  closed now (coro_aio_close_fd: a task waiting to read on it wakes with
+ *  ClosedError); otherwise the buffer is flushed in the background first.
+ *  Never waits; idempotent.
+ *  @return CORO_OK; CORO_EINVAL for NULL. */
+CORO_API int coro_aio_stream_close(coro_aio_stream *s);
+
+/** `await writer.wait_closed()` in the running task: waits until the socket
+ *  is closed (after close and the flush).
+ *  @return CORO_OK; CORO_THROWN with the connection's error if it failed
+ *  (as asyncio's closed future carries it), or CancelledError; CORO_EINVAL
+ *  outside a task or for NULL. */
+CORO_API int coro_aio_stream_wait_closed(coro_aio_stream *s);
+
+/** writer.is_closing(): true after close, or once the connection failed.
+ *  False for NULL. */
+CORO_API bool coro_aio_stream_is_closing(const coro_aio_stream *s);
+
+/** get_extra_info('peername'): the peer's address (getpeername(2)).
+ *  @param len  in: the size of *addr; out: the address's length
+ *  @return CORO_OK; CORO_EINVAL for NULL arguments, after close, or when
+ *  getpeername fails (the text says why). */
+CORO_API int coro_aio_stream_peername(const coro_aio_stream *s, struct sockaddr_storage *addr,
+                                      socklen_t *len);
+
+/** get_extra_info('sockname'): the local address (getsockname(2)). Statuses
+ *  as coro_aio_stream_peername. */
+CORO_API int coro_aio_stream_sockname(const coro_aio_stream *s, struct sockaddr_storage *addr,
+                                      socklen_t *len);
+
+/** get_extra_info('socket').fileno(): the socket, for setsockopt and the
+ *  like (reading or writing it directly bypasses the stream's buffers);
+ *  -1 for NULL or once closed. */
+CORO_API int coro_aio_stream_fd(const coro_aio_stream *s);
+
+/** Gives the stream back. If it was not closed it is aborted
+ *  (transport.abort(): buffered data dropped, socket closed now); a close
+ *  whose flush is still running finishes first, then the memory goes. NULL
+ *  is ignored. May be called after the loop was closed. */
+CORO_API void coro_aio_stream_release(coro_aio_stream *s);
 
 /* ======================================================================== */
 /* Errors nobody looked at                                                  */

@@ -183,6 +183,7 @@ struct coro_aio_loop {
     struct coro__aio_fds *fds; /* fd.c: per-descriptor readiness and waiters */
     size_t fd_registered;      /* descriptors in the poller besides wake_fd: while
                                   > 0 every iteration polls */
+    struct coro__aio_dns *dns; /* dns.c: the resolver lane, made on first use */
 };
 
 /* --- loop.c --- */
@@ -270,6 +271,26 @@ void coro__aio_fd_event(coro_aio_loop *loop, void *udata, unsigned events);
 void coro__aio_fd_fire(coro_aio_future *f, void *arg);
 /* loop_close: drops the waiters still held, frees the table. */
 void coro__aio_fds_close(coro_aio_loop *loop);
+/* False only when fd is registered and its read mark is clear: a recv would
+ * find nothing, so a reader may wait without trying (stream.c). */
+bool coro__aio_fd_maybe_readable(const coro_aio_loop *loop, int fd);
+/* A stream socket's read came back short: its receive queue is empty, so the
+ * read mark is cleared now (any byte arriving later is a new edge the next
+ * poll reports). Not when the poller reported a hang-up, a shutdown or an
+ * error: those persist without a new edge, and the next recv must see them. */
+void coro__aio_fd_drained(coro_aio_loop *loop, int fd);
+
+/* --- dns.c --- */
+struct addrinfo;
+/* What the resolver lane's threads call: getaddrinfo(3). Tests replace it
+ * (before any lookup) with a fake that blocks or fails on demand. */
+extern int (*coro__aio_dns_lookup)(const char *host, const char *service,
+                                   const struct addrinfo *hints, struct addrinfo **res);
+/* loop_close, after the pending tasks are destroyed: joins the resolver
+ * threads (each finishes its lookup), drops the lookups nobody will take. */
+void coro__aio_dns_close(coro_aio_loop *loop);
+/* The loop's memory goes: frees the lane. */
+void coro__aio_dns_free(coro_aio_loop *loop);
 
 /* --- wait.c, timeouts.c, taskgroup.c --- */
 /* The running coroutine, when it runs inside a task of the running loop. */

@@ -25,10 +25,11 @@
 #include <string.h>
 #include <unistd.h>
 
-const coro_exc_type coro_aio_ClosedError = {"ClosedError", &coro_Exception};
+const coro_exc_type coro_aio_ClosedError = {"ClosedError", &coro_aio_OSError};
 
 typedef struct aio_fd {
     bool registered;
+    bool hup;                     /* a poll reported CORO__AIO_HUP since registration */
     unsigned char ready;          /* CORO_AIO_FD_READ | CORO_AIO_FD_WRITE */
     coro_aio_future *waiter[2];   /* [0] read, [1] write; a reference each */
 } aio_fd;
@@ -75,6 +76,8 @@ void coro__aio_fd_event(coro_aio_loop *loop, void *udata, unsigned events)
     if (e == NULL || !e->registered)
         return;
     e->ready |= (unsigned char)(events & (CORO_AIO_FD_READ | CORO_AIO_FD_WRITE));
+    if (events & CORO__AIO_HUP)
+        e->hup = true;
     for (int i = 0; i < 2; i++) {
         coro_aio_future *w = e->waiter[i];
         if ((events & (1u << i)) && w != NULL && w->state == AIO_PENDING &&
@@ -129,6 +132,7 @@ static int wait_fd(int fd, double timeout, int dir, const char *what)
             return coro__aio_fail(CORO_ENOMEM, "%s: could not grow the descriptor table", what);
         }
         e->registered = true;
+        e->hup = false;
         e->ready = 0;
         loop->fd_registered++;
     }
@@ -217,6 +221,7 @@ int coro_aio_close_fd(coro_aio_loop *loop, int fd)
             loop->fd_registered--;
         }
         e->ready = 0;
+        e->hup = false;
         for (int i = 0; i < 2; i++) {
             coro_aio_future *w = e->waiter[i];
             e->waiter[i] = NULL;
@@ -226,6 +231,7 @@ int coro_aio_close_fd(coro_aio_loop *loop, int fd)
                          "file descriptor %d was closed while a task waited on it", fd);
                 coro_exc x;
                 coro_exc_set(&x, &coro_aio_ClosedError, msg);
+                x.udata = (void *)(intptr_t)EBADF; /* an OSError: coro_aio_exc_errno */
                 coro__aio_future_finish(w, NULL, &x);
             }
             coro__aio_unref(w);
@@ -234,6 +240,19 @@ int coro_aio_close_fd(coro_aio_loop *loop, int fd)
     if (close(fd) < 0)
         return coro__aio_fail(CORO_EINVAL, "close_fd: close(%d): %s", fd, strerror(errno));
     return CORO_OK;
+}
+
+bool coro__aio_fd_maybe_readable(const coro_aio_loop *loop, int fd)
+{
+    const aio_fd *e = find(loop, fd);
+    return e == NULL || !e->registered || (e->ready & CORO_AIO_FD_READ);
+}
+
+void coro__aio_fd_drained(coro_aio_loop *loop, int fd)
+{
+    aio_fd *e = find(loop, fd);
+    if (e != NULL && e->registered && !e->hup)
+        e->ready &= (unsigned char)~CORO_AIO_FD_READ;
 }
 
 void coro__aio_fds_close(coro_aio_loop *loop)

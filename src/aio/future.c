@@ -12,7 +12,7 @@
 #include <string.h>
 
 const coro_exc_type coro_aio_CancelledError = {"CancelledError", &coro_BaseException};
-const coro_exc_type coro_aio_TimeoutError = {"TimeoutError", &coro_Exception};
+const coro_exc_type coro_aio_TimeoutError = {"TimeoutError", &coro_aio_OSError};
 const coro_exc_type coro_aio_InvalidStateError = {"InvalidStateError", &coro_Exception};
 
 bool coro__aio_set_str(char **dst, const char *src)

@@ -93,6 +93,7 @@ static void loop_free(coro_aio_loop *loop)
     }
     coro__aio_egroups_free(loop);
     coro__aio_threads_free(loop);
+    coro__aio_dns_free(loop);
     pthread_mutex_destroy(&loop->ts_lock);
     free(loop);
 }
@@ -714,6 +715,7 @@ int coro_aio_loop_close(coro_aio_loop *loop)
         handle_unref(h);
     }
     coro__aio_task_destroy_pending(loop);
+    coro__aio_dns_close(loop); /* joins the resolver threads */
     coro__aio_fds_close(loop);
     pthread_mutex_lock(&loop->ts_lock);
     loop->closed = true;

@@ -13,8 +13,10 @@
 
 typedef struct coro__aio_poll coro__aio_poll;
 
-/* Readiness bits, in `events`. */
-enum { CORO__AIO_READ = 1u << 0, CORO__AIO_WRITE = 1u << 1 };
+/* Readiness bits, in `events`. HUP comes with READ when the peer shut its
+ * side down or the descriptor hung up or failed: a state that persists, so
+ * no later edge will report it again (fd.c keeps it, stream.c asks). */
+enum { CORO__AIO_READ = 1u << 0, CORO__AIO_WRITE = 1u << 1, CORO__AIO_HUP = 1u << 3 };
 /* For add / modify: edge-triggered, and a peer's shutdown counts as
  * readable (EPOLLET | EPOLLRDHUP). */
 enum { CORO__AIO_EDGE = 1u << 2 };
@@ -22,7 +24,7 @@ enum { CORO__AIO_EDGE = 1u << 2 };
 typedef struct coro__aio_poll_event {
     void *udata;     /* what add/modify registered with the descriptor */
     unsigned events; /* CORO__AIO_READ | CORO__AIO_WRITE (errors and hang-ups
-                        count as both) */
+                        count as both), | CORO__AIO_HUP */
 } coro__aio_poll_event;
 
 /* Name of the backend compiled in ("epoll"). */

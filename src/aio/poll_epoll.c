@@ -93,6 +93,8 @@ int coro__aio_poll_wait(coro__aio_poll *p, coro__aio_poll_event *events, int max
             e |= CORO__AIO_READ;
         if (evs[i].events & (EPOLLOUT | EPOLLERR | EPOLLHUP))
             e |= CORO__AIO_WRITE;
+        if (evs[i].events & (EPOLLERR | EPOLLHUP | EPOLLRDHUP))
+            e |= CORO__AIO_HUP;
         events[i].udata = evs[i].data.ptr;
         events[i].events = e;
     }

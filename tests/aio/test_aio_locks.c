@@ -604,7 +604,7 @@ static void *bind_acquire(coro *self, void *arg)
 }
 
 /* The first asyncio.run binds the lock to its loop. */
-static void *bind(coro *self, void *arg)
+static void *bind_main(coro *self, void *arg)
 {
     (void)arg;
     TRY(coro_aio_lock_acquire(L));
@@ -1668,7 +1668,7 @@ static void run_case(const tcase_def *c)
     coro_exc exc;
     if (c->main == lock_other_loop) {
         ck_assert_int_eq(coro_aio_lock_new(&L), CORO_OK);
-        ck_assert_int_eq(coro_aio_run(bind, NULL, &o, NULL, NULL), CORO_OK);
+        ck_assert_int_eq(coro_aio_run(bind_main, NULL, &o, NULL, NULL), CORO_OK);
     }
     int rc = coro_aio_run(c->main, NULL, &o, NULL, &exc);
     ck_assert_msg(rc == CORO_OK, "%s: run returned %d (%s)", c->name, rc,
