@@ -61,7 +61,7 @@ static void usage(FILE *to)
             "usage: coro-bench [--tsv] [--reps N] [--min-time S] [--only M,...] [--help]\n"
             "       coro-bench scale N [--compact] [--tsv]\n"
             "       coro-bench cycles N [--compact]   (N pooled create/next/destroy, for strace)\n"
-            "       coro-bench aio [options]   only the aio_* rows and their peers\n"
+            "       coro-bench aio [options]   only the aio_* rows, their peers and flags_*\n"
             "  --tsv         print metric<TAB>value<TAB>unit lines only\n"
             "  --reps N      repetitions per row, median reported (default %d, at least %d)\n"
             "  --min-time S  seconds each repetition lasts at least (default %.1f, at least "
@@ -74,7 +74,8 @@ static void usage(FILE *to)
             "  (found at build time) and CPython (python3 in PATH); a missing peer is\n"
             "  skipped with a note on stderr. With libcoro-aio: the aio_* rows, then\n"
             "  asyncio_* (python3 in PATH) and uvloop_* (python3 or /usr/bin/python3\n"
-            "  with uvloop) from bench/aio_peers.py.\n"
+            "  with uvloop) from bench/aio_peers.py, then the flags demo's downloads at a\n"
+            "  50 ms server delay (flags_sequential_ms, flags_concurrent_ms).\n"
             "The backend and machine are described on stderr.\n",
             DEFAULT_REPS, MIN_REPS, DEFAULT_MIN_TIME, MIN_MIN_TIME);
 }
@@ -176,8 +177,13 @@ static void describe_machine(const bench_config *cfg)
 }
 
 /* Every number coro-bench prints, in the order it prints them. */
+#ifdef CORO_BENCH_HAVE_FLAGS
+#define FLAGS_RESULTS BENCH_FLAGS_ROWS
+#else
+#define FLAGS_RESULTS 0
+#endif
 #ifdef CORO_BENCH_HAVE_AIO
-#define AIO_RESULTS (BENCH_AIO_ROWS + 2 * BENCH_AIO_PEER_ROWS)
+#define AIO_RESULTS (BENCH_AIO_ROWS + 2 * BENCH_AIO_PEER_ROWS + FLAGS_RESULTS)
 #else
 #define AIO_RESULTS 0
 #endif
@@ -186,7 +192,7 @@ typedef struct results {
     size_t n;
     const char *metric[MAX_RESULTS];
     double value[MAX_RESULTS];
-    const char *unit[MAX_RESULTS]; /* "ns" (one decimal), "bytes" or "timers/s" (none) */
+    const char *unit[MAX_RESULTS]; /* "ns", "ms" (one decimal), "bytes", "timers/s" (none) */
 } results;
 
 static void add_result(results *r, const char *metric, double value, const char *unit)
@@ -216,7 +222,7 @@ static void print_results(const results *r, bool tsv)
     if (!tsv)
         printf("%-26s %12s  %s\n", "metric", "value", "unit");
     for (size_t i = 0; i < r->n; i++) {
-        int decimals = strcmp(r->unit[i], "ns") == 0 ? 1 : 0;
+        int decimals = strcmp(r->unit[i], "ns") == 0 || strcmp(r->unit[i], "ms") == 0 ? 1 : 0;
         if (tsv)
             printf("%s\t%.*f\t%s\n", r->metric[i], decimals, r->value[i], r->unit[i]);
         else
@@ -266,6 +272,12 @@ static void add_aio_results(results *r, const bench_config *cfg)
         if (bench_aio_peer(cfg, kinds[k], peer_names[k], peer_units, peer_values))
             for (size_t i = 0; i < BENCH_AIO_PEER_ROWS; i++)
                 add_result(r, peer_names[k][i], peer_values[i], peer_units[i]);
+#ifdef CORO_BENCH_HAVE_FLAGS
+    double flags[BENCH_FLAGS_ROWS]; /* the flags demo, examples/flags/ */
+    bench_flags(cfg, flags);
+    for (size_t i = 0; i < BENCH_FLAGS_ROWS; i++)
+        add_result(r, bench_flags_metrics[i], flags[i], "ms");
+#endif
 #else
     (void)r;
     (void)cfg;

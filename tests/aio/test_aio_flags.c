@@ -12,6 +12,7 @@
 #include "client.h"
 #include "flags.h"
 #include "http.h"
+#include "server.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -25,6 +26,17 @@
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
+
+/* Timing bounds are not checked under Valgrind. */
+#if defined(__has_include)
+#if __has_include(<valgrind/valgrind.h>)
+#include <valgrind/valgrind.h>
+#define ON_VALGRIND() RUNNING_ON_VALGRIND
+#endif
+#endif
+#ifndef ON_VALGRIND
+#define ON_VALGRIND() 0
+#endif
 
 /* ------------------------------------------------------------------------ */
 /* A GIF decoder (the spec's LZW, written apart from the encoder)           */
@@ -604,6 +616,183 @@ START_TEST(test_client_errors)
 }
 END_TEST
 
+/* ------------------------------------------------------------------------ */
+/* The streams server and the concurrent client                             */
+/* ------------------------------------------------------------------------ */
+
+static flags_server *spawn(double delay)
+{
+    flags_server *srv = NULL;
+    ck_assert_msg(flags_server_spawn("127.0.0.1", 0, delay, &srv) == 0, "spawn: %s", flags_error());
+    ck_assert_int_gt(flags_server_port(srv), 0);
+    return srv;
+}
+
+/* One task per code: the 21 files are the server's images byte for byte,
+ * each code printed once, then the elapsed line. */
+START_TEST(test_concurrent_downloads)
+{
+    flags_server *srv = spawn(0);
+    char dir[64];
+    make_dir(dir, sizeof dir);
+    double elapsed = -1;
+    char *text = run_download(flags_download_concurrent, flags_server_port(srv), dir, &elapsed);
+    check_files(dir, flags_server_catalog(srv));
+    remove_dir(dir);
+    double printed = check_output(text, false);
+    free(text);
+    ck_assert_double_eq_tol(printed, elapsed, 0.006);
+    ck_assert_int_eq(flags_server_requests(srv), FLAGS_COUNT);
+    ck_assert_int_eq(flags_server_connections(srv), FLAGS_COUNT);
+    flags_server_stop(srv);
+}
+END_TEST
+
+/* The sequential client gets the same bytes from the streams server. */
+START_TEST(test_sequential_against_streams_server)
+{
+    flags_server *srv = spawn(0);
+    char dir[64];
+    make_dir(dir, sizeof dir);
+    char *text = run_download(flags_download_sequential, flags_server_port(srv), dir, NULL);
+    check_files(dir, flags_server_catalog(srv));
+    remove_dir(dir);
+    check_output(text, true);
+    free(text);
+    flags_server_stop(srv);
+}
+END_TEST
+
+/* With a 50 ms delay per request: sequential pays it 21 times, concurrent
+ * about once (the server's sleeps are awaited, so they overlap). A run on a
+ * busy machine can be slow by accident: up to three runs, one must meet
+ * every bound. Under Valgrind the times mean nothing: the downloads must
+ * still succeed, the bounds are not checked. */
+START_TEST(test_concurrent_beats_sequential)
+{
+    const double delay = 0.05;
+    char runs[512] = "";
+    bool met = false;
+    for (int k = 0; k < 3 && !met; k++) {
+        double seq = -1, conc = -1;
+        ck_assert_msg(flags_compare(delay, &seq, &conc) == 0, "compare: %s", flags_error());
+        size_t n = strlen(runs);
+        snprintf(runs + n, sizeof runs - n, " [sequential %.3f s, concurrent %.3f s]", seq, conc);
+        met = ON_VALGRIND() || (conc < seq / 4 && conc <= 0.080 && seq >= 18 * delay);
+    }
+    ck_assert_msg(met,
+                  "want concurrent < sequential / 4, concurrent <= 80 ms, sequential >= "
+                  "900 ms; got%s",
+                  runs);
+}
+END_TEST
+
+/* Keep-alive on the streams server: several requests on one connection,
+ * 404 for unknown codes and paths, the right image for known ones. */
+START_TEST(test_server_keep_alive_and_404)
+{
+    flags_server *srv = spawn(0);
+    const flags_catalog *cat = flags_server_catalog(srv);
+    int port = flags_server_port(srv);
+    int fd = flags_connect("127.0.0.1", port);
+    ck_assert_msg(fd >= 0, "%s", flags_error());
+    static const char *const targets[] = {
+        "/flags/de/de.gif", "/flags/zz/zz.gif", "/flags/fr/fr.gif", "/flags/DE/DE.gif", "/",
+        "/flags/cn/cn.gif"};
+    static const int statuses[] = {200, 404, 200, 404, 404, 200};
+    static const int flag[] = {16, -1, 20, -1, -1, 0};
+    for (int k = 0; k < 6; k++) {
+        unsigned char body[FLAGS_GIF_MAX];
+        size_t len = 0;
+        int status = 0;
+        ck_assert_msg(flags_get(fd, "127.0.0.1", port, targets[k], true, body, sizeof body, &len,
+                                &status) == 0,
+                      "%s: %s", targets[k], flags_error());
+        ck_assert_int_eq(status, statuses[k]);
+        if (flag[k] >= 0) {
+            ck_assert_uint_eq(len, cat->size[flag[k]]);
+            ck_assert_mem_eq(body, cat->gif[flag[k]], len);
+        }
+    }
+    close(fd);
+    ck_assert_int_eq(flags_server_connections(srv), 1);
+    ck_assert_int_eq(flags_server_requests(srv), 6);
+    flags_server_stop(srv);
+}
+END_TEST
+
+/* A request that is not HTTP gets 400 and the connection closes. */
+START_TEST(test_server_bad_request)
+{
+    flags_server *srv = spawn(0);
+    int fd = flags_connect("127.0.0.1", flags_server_port(srv));
+    ck_assert_int_ge(fd, 0);
+    static const char junk[] = "HELLO\r\n\r\n";
+    ck_assert_int_eq(send(fd, junk, sizeof junk - 1, 0), (ssize_t)(sizeof junk - 1));
+    char buf[512];
+    size_t have = 0;
+    ssize_t r;
+    while ((r = recv(fd, buf + have, sizeof buf - 1 - have, 0)) > 0)
+        have += (size_t)r; /* until the server closes */
+    buf[have] = '\0';
+    close(fd);
+    ck_assert_msg(strncmp(buf, "HTTP/1.1 400 Bad Request\r\n", 26) == 0, "%s", buf);
+    ck_assert_ptr_nonnull(strstr(buf, "Connection: close\r\n"));
+    flags_server_stop(srv);
+}
+END_TEST
+
+/* While one connection waits out a long delay, others are served: the
+ * delay is an awaited sleep, not a blocking one. */
+START_TEST(test_delay_does_not_block_others)
+{
+    flags_server *srv = spawn(0.3);
+    int port = flags_server_port(srv);
+    int slow = flags_connect("127.0.0.1", port);
+    ck_assert_int_ge(slow, 0);
+    char req[256];
+    size_t n = http_format_request(req, sizeof req, "127.0.0.1", port, "/flags/jp/jp.gif", true);
+    ck_assert_int_eq(send(slow, req, n, 0), (ssize_t)n); /* its reply comes in 0.3 s */
+    double t0 = flags_now();
+    flags_client_options o = {"127.0.0.1", port, NULL, NULL};
+    double elapsed = -1;
+    ck_assert_msg(flags_download_concurrent(&o, &elapsed) == 0, "%s", flags_error());
+    double t = flags_now() - t0;
+    /* 21 more requests, 0.3 s each, all overlapping the slow one */
+    ck_assert_msg(ON_VALGRIND() || t < 2 * 0.3, "took %.3f s", t);
+    unsigned char body[FLAGS_GIF_MAX];
+    size_t len = 0;
+    int status = 0;
+    ck_assert_int_eq(flags_get(slow, "127.0.0.1", port, "/flags/jp/jp.gif", true, body, sizeof body,
+                               &len, &status),
+                     0);
+    ck_assert_int_eq(status, 200);
+    close(slow);
+    flags_server_stop(srv);
+}
+END_TEST
+
+/* Failures are reported, not crashes: a refused connection names the code
+ * and the exception; a port in use and bad options fail the spawn. */
+START_TEST(test_streams_errors)
+{
+    flags_server *srv = spawn(0);
+    int port = flags_server_port(srv);
+    flags_server *again = NULL;
+    ck_assert_int_eq(flags_server_spawn("127.0.0.1", port, 0, &again), -1);
+    ck_assert_msg(strstr(flags_error(), "listen on 127.0.0.1:") != NULL, "%s", flags_error());
+    flags_server_stop(srv); /* now nothing listens on port */
+    flags_client_options o = {"127.0.0.1", port, NULL, NULL};
+    ck_assert_int_eq(flags_download_concurrent(&o, NULL), -1);
+    ck_assert_msg(strstr(flags_error(), "CN: ConnectionRefusedError") != NULL, "%s", flags_error());
+    ck_assert_int_eq(flags_server_spawn("127.0.0.1", 70000, 0, &again), -1);
+    ck_assert_str_eq(flags_error(), "port 70000 is not from 0 to 65535");
+    ck_assert_int_eq(flags_server_spawn("127.0.0.1", 0, -1, &again), -1);
+    ck_assert_str_eq(flags_error(), "delay -1 s is not from 0 to 60");
+    flags_server_stop(NULL);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("aio_flags");
@@ -620,6 +809,13 @@ int main(void)
     tcase_add_test(tc, test_sequential_sums_delays);
     tcase_add_test(tc, test_blocking_keep_alive_and_404);
     tcase_add_test(tc, test_client_errors);
+    tcase_add_test(tc, test_concurrent_downloads);
+    tcase_add_test(tc, test_sequential_against_streams_server);
+    tcase_add_test(tc, test_concurrent_beats_sequential);
+    tcase_add_test(tc, test_server_keep_alive_and_404);
+    tcase_add_test(tc, test_server_bad_request);
+    tcase_add_test(tc, test_delay_does_not_block_others);
+    tcase_add_test(tc, test_streams_errors);
     suite_add_tcase(s, tc);
     return run_suite(s);
 }
