@@ -55,9 +55,9 @@ typedef struct connection {
     char head[HTTP_HEAD_MAX];
 } connection;
 
-/* True when the exception that ended a read or a drain is the peer going
- * away (EOF before a whole head, a reset): the connection just ends. Any
- * other (a head over the limit) ends it too; cancellation goes on up. */
+/* True when the exception a read or a drain just reported is CancelledError,
+ * which must go on up. Any other (EOF before a whole head, a reset, a head
+ * over the limit) only ends this connection. */
 static bool cancelled(coro *self)
 {
     const coro_exc *e = coro_exception(self);
