@@ -72,7 +72,8 @@ static void usage(FILE *to)
             "                  [--only M,...] [--help]\n"
             "       coro-bench scale N [--compact] [--tsv]\n"
             "       coro-bench cycles N [--compact]   (N pooled create/next/destroy, for strace)\n"
-            "       coro-bench aio [options]   only the aio_* rows, the echo rows and their peers\n"
+            "       coro-bench aio [options]   only the aio_* rows, the echo rows, their peers\n"
+            "                                  and flags_*\n"
             "       coro-bench echo-client PORT [SECONDS]   the echo client against 127.0.0.1:PORT\n"
             "  --tsv         print metric<TAB>value<TAB>unit lines only\n"
             "  --reps N      repetitions per row, median reported (default %d, at least %d)\n"
@@ -88,7 +89,8 @@ static void usage(FILE *to)
             "  (found at build time) and CPython (python3 in PATH); a missing peer is\n"
             "  skipped with a note on stderr. With libcoro-aio: the aio_* rows, then\n"
             "  asyncio_* (python3 in PATH) and uvloop_* (python3 or /usr/bin/python3\n"
-            "  with uvloop) from bench/aio_peers.py.\n"
+            "  with uvloop) from bench/aio_peers.py, then the flags demo's downloads at a\n"
+            "  50 ms server delay (flags_sequential_ms, flags_concurrent_ms).\n"
             "The backend and machine are described on stderr.\n",
             DEFAULT_REPS, MIN_REPS, DEFAULT_MIN_TIME, MIN_MIN_TIME, DEFAULT_ECHO_REPS,
             MAX_ECHO_REPS, DEFAULT_ECHO_TIME, MIN_ECHO_TIME, MAX_ECHO_TIME);
@@ -220,8 +222,13 @@ static void describe_machine(const bench_config *cfg)
 }
 
 /* Every number coro-bench prints, in the order it prints them. */
+#ifdef CORO_BENCH_HAVE_FLAGS
+#define FLAGS_RESULTS BENCH_FLAGS_ROWS
+#else
+#define FLAGS_RESULTS 0
+#endif
 #ifdef CORO_BENCH_HAVE_AIO
-#define AIO_RESULTS (BENCH_AIO_ROWS + 2 * BENCH_AIO_PEER_ROWS + BENCH_ECHO_ROWS)
+#define AIO_RESULTS (BENCH_AIO_ROWS + 2 * BENCH_AIO_PEER_ROWS + BENCH_ECHO_ROWS + FLAGS_RESULTS)
 #else
 #define AIO_RESULTS 0
 #endif
@@ -230,7 +237,7 @@ typedef struct results {
     size_t n;
     const char *metric[MAX_RESULTS];
     double value[MAX_RESULTS];
-    const char *unit[MAX_RESULTS]; /* "ns" (one decimal), "bytes", "timers/s", "req/s" (none) */
+    const char *unit[MAX_RESULTS]; /* "ns", "ms" (one decimal), "bytes", "timers/s", "req/s" (none) */
 } results;
 
 static void add_result(results *r, const char *metric, double value, const char *unit)
@@ -260,7 +267,7 @@ static void print_results(const results *r, bool tsv)
     if (!tsv)
         printf("%-26s %12s  %s\n", "metric", "value", "unit");
     for (size_t i = 0; i < r->n; i++) {
-        int decimals = strcmp(r->unit[i], "ns") == 0 ? 1 : 0;
+        int decimals = strcmp(r->unit[i], "ns") == 0 || strcmp(r->unit[i], "ms") == 0 ? 1 : 0;
         if (tsv)
             printf("%s\t%.*f\t%s\n", r->metric[i], decimals, r->value[i], r->unit[i]);
         else
@@ -334,6 +341,12 @@ static void add_aio_results(results *r, const options *o)
     for (size_t i = 0; i < BENCH_ECHO_ROWS; i++)
         all[i] = true;
     add_echo_results(r, o, all);
+#ifdef CORO_BENCH_HAVE_FLAGS
+    double flags[BENCH_FLAGS_ROWS]; /* the flags demo, examples/flags/ */
+    bench_flags(cfg, flags);
+    for (size_t i = 0; i < BENCH_FLAGS_ROWS; i++)
+        add_result(r, bench_flags_metrics[i], flags[i], "ms");
+#endif
 #else
     (void)r;
     (void)cfg;

@@ -95,6 +95,15 @@ bool bench_aio_peer(const bench_config *cfg, const char *kind, char names[][40],
 bool bench_aio_python(const char *kind, char *python, size_t size, const char **why);
 #endif
 
+/* rows_flags.c (when libcoro-aio is built): the flags demo (examples/flags/)
+ * at a 50 ms server delay, sequential and concurrent, in milliseconds. */
+#ifdef CORO_BENCH_HAVE_FLAGS
+#define BENCH_FLAGS_ROWS 2
+extern const char *const bench_flags_metrics[BENCH_FLAGS_ROWS]; /* flags_sequential_ms, ... */
+/* Measures them into values[], in that order; fails the run on error. */
+void bench_flags(const bench_config *cfg, double *values);
+#endif
+
 /* scale.c: many coroutines alive at once and what they cost in memory. */
 
 /* Resident memory of this process in bytes (from /proc/self/statm). */
