@@ -15,18 +15,31 @@
 /* What a handle calls when it runs (coro_aio_handle.kind). */
 enum {
     AIO_H_CALL, /* fn.call(arg): call_soon / call_later / call_at */
-    AIO_H_DONE, /* fn.done(fut, arg): a future's done callback */
-    AIO_H_STEP  /* Task.__step of the task `arg` (its pending exception, if
-                   any, waits in the task's step_exc) */
+    AIO_H_DONE  /* fn.done(fut, arg): a future's done callback */
 };
+
+/* An entry of the ready queue (loop->ring): a handle pointer, or a task
+ * pointer tagged in its low bits (tasks and handles are malloc'd, so those
+ * bits are free) for the two callbacks a task schedules for itself:
+ *  - AIO_R_STEP: Task.__step (its pending exception, if any, waits in the
+ *    task's step_exc): create_task's first step, a bare yield, a bad await;
+ *  - AIO_R_WAKEUP: Task.__wakeup(t->fut_waiter), the done callback the task
+ *    put on the future it awaits, queued when that future finished.
+ * A tagged entry holds one reference on its task (the one a STEP handle or a
+ * DONE handle's arg would hold) and none on the future: t->fut_waiter holds
+ * that one until the wakeup's step clears it. Neither callback can be seen
+ * from outside (no handle is handed out for them, nothing can cancel them),
+ * so the entry needs no handle: it takes the queue position the handle would
+ * take and runs the same code when it is popped. */
+typedef uintptr_t aio_ready;
+enum { AIO_R_STEP = 1, AIO_R_WAKEUP = 2, AIO_R_TAGS = 3 };
 
 /* A scheduled callback.
  *
  * References (refs): one for the loop while the handle sits in the ready
  * queue or the timer heap, one for the caller that asked for it (out
  * argument). The handle goes back to the loop's free list at zero.
- * A DONE handle holds a reference on `fut` (and on `arg` when arg_is_fut);
- * a STEP handle holds one on its task. Cancelling drops them at once, as
+ * A DONE handle holds a reference on `fut` (and on `arg` when arg_is_fut). Cancelling drops them at once, as
  * Python's Handle.cancel clears the callback and its arguments.
  * `scheduled`: in the timer heap (TimerHandle._scheduled); a cancelled
  * scheduled handle is counted in loop->timer_cancelled until it leaves the
@@ -133,8 +146,9 @@ typedef struct aio_slot {
 
 /* The loop.
  *
- * Ready queue: a ring of handles (power-of-two capacity, grows by doubling,
- * never shrinks): no allocation per callback once warm. Timers: a binary
+ * Ready queue: a ring of aio_ready entries (handles, or tagged tasks; a
+ * power-of-two capacity, grows by doubling, never shrinks): no allocation per
+ * callback once warm. Timers: a binary
  * heap ordered as Python's heapq orders TimerHandles (by `when` only, with
  * heapq's exact sift algorithms, so ties pop in the same order).
  * Threadsafe calls go to ts_head/ts_tail under ts_lock and reach the ready
@@ -143,7 +157,7 @@ typedef struct aio_slot {
  * back on a free list; close frees the loop's own resources, and the struct
  * itself goes when both closed and live == 0. */
 struct coro_aio_loop {
-    coro_aio_handle **ring;
+    aio_ready *ring;
     size_t ring_cap, ring_head, ring_len;
 
     aio_slot *heap;
@@ -169,8 +183,6 @@ struct coro_aio_loop {
     size_t ntasks;
     aio_task *current;
     coro_aio_future *awaiting; /* set by coro_aio_await just before it yields */
-    coro_aio_handle *step_handle; /* the STEP handle running now, if only the
-                                     queue held it: a bare yield reuses it */
 
     coro_aio_exception_handler_fn handler;
     void *handler_udata;
@@ -192,8 +204,21 @@ int64_t coro__aio_now(const coro_aio_loop *loop);
 /* A handle for fn(fut, arg) appended to the ready queue (holds refs). */
 int coro__aio_soon_done(coro_aio_loop *loop, coro_aio_done_fn fn, coro_aio_future *fut,
                         void *arg, bool arg_is_fut);
-/* A STEP handle for task t appended to the ready queue. */
-int coro__aio_soon_step(coro_aio_loop *loop, aio_task *t);
+/* Doubles the ready queue (out of line: the hot pushes below then need no
+ * stack frame). CORO_ENOMEM when it cannot. */
+int coro__aio_ring_grow(coro_aio_loop *loop);
+
+/* Appends e to the ready queue. */
+static inline int coro__aio_ring_push(coro_aio_loop *loop, aio_ready e)
+{
+    if (loop->ring_len == loop->ring_cap) {
+        int rc = coro__aio_ring_grow(loop);
+        if (rc < 0)
+            return rc;
+    }
+    loop->ring[(loop->ring_head + loop->ring_len++) & (loop->ring_cap - 1)] = e;
+    return CORO_OK;
+}
 void coro__aio_loop_unlive(coro_aio_loop *loop);
 /* A timer handle at loop time when_ns calling fn(fut, NULL) (holds a ref on
  * fut); *out gets a reference too. */
@@ -225,8 +250,8 @@ coro_aio_future *coro__aio_future_alloc(coro_aio_loop *loop);
 void coro__aio_future_init(coro_aio_future *f, coro_aio_loop *loop, bool is_task);
 /* Future.cancel without the task override (super().cancel(msg)). */
 bool coro__aio_future_cancel(coro_aio_future *f, const char *msg);
-/* add_done_callback; with arg_is_fut the entry holds a reference on arg. */
-int coro__aio_add_cb(coro_aio_future *f, coro_aio_done_fn fn, void *arg, bool arg_is_fut);
+/* add_done_callback when f is done or its list is full (out of line). */
+int coro__aio_add_cb_slow(coro_aio_future *f, coro_aio_done_fn fn, void *arg, bool arg_is_fut);
 int coro__aio_future_finish(coro_aio_future *f, void *result, const coro_exc *exc);
 /* _make_cancelled_error into *out. */
 void coro__aio_make_cancelled(coro_aio_future *f, coro_exc *out);
@@ -252,17 +277,70 @@ static inline void coro__aio_unref(coro_aio_future *f)
         coro__aio_future_last(f);
 }
 
+/* Task.__step of t appended to the ready queue (an AIO_R_STEP entry; takes
+ * a new reference on t). */
+static inline int coro__aio_soon_step(coro_aio_loop *loop, aio_task *t)
+{
+    int rc = coro__aio_ring_push(loop, (aio_ready)t | AIO_R_STEP);
+    if (rc == CORO_OK)
+        coro__aio_ref(&t->fut); /* the entry's */
+    return rc;
+}
+
+/* Task.__wakeup of t appended to the ready queue (an AIO_R_WAKEUP entry).
+ * It takes over the caller's reference on t: the one the done callback entry
+ * held. Only for a done callback coro__aio_task_wakeup on t->fut_waiter. */
+static inline int coro__aio_soon_wakeup(coro_aio_loop *loop, aio_task *t)
+{
+    return coro__aio_ring_push(loop, (aio_ready)t | AIO_R_WAKEUP);
+}
+
+/* add_done_callback; with arg_is_fut the entry holds a reference on arg.
+ * Inline for the common case: a pending future with room in its list. */
+static inline int coro__aio_add_cb(coro_aio_future *f, coro_aio_done_fn fn, void *arg,
+                                   bool arg_is_fut)
+{
+    if (f->state != AIO_PENDING || f->ncb == f->cbcap)
+        return coro__aio_add_cb_slow(f, fn, arg, arg_is_fut);
+    aio_cb *cb = &f->cbs[f->ncb++];
+    cb->fn = fn;
+    cb->arg = arg;
+    cb->arg_is_fut = arg_is_fut;
+    if (arg_is_fut)
+        coro__aio_ref(arg);
+    return CORO_OK;
+}
+
 /* --- combinators.c --- */
 bool coro__aio_gather_cancel(coro_aio_future *f, const char *msg);
 void coro__aio_gather_free(coro_aio_future *f);
 
 /* --- task.c --- */
 void coro__aio_task_step(aio_task *t);
+/* Task.__wakeup, the done callback a task puts on the future it awaits (arg:
+ * the task, held by the entry). */
+void coro__aio_task_wakeup(coro_aio_future *fut, void *arg);
 void coro__aio_task_free(aio_task *t);
 void coro__aio_task_destroy_pending(coro_aio_loop *loop);
+/* coro__aio_check_await when the caller is not the task's own coroutine:
+ * a coroutine it delegates to, or none of the task's (out of line). */
+int coro__aio_check_await_slow(const char *what, coro **self);
+
 /* The checks of coro_aio_await: inside a task of the running loop; *self is
- * the calling coroutine. CORO_EINVAL (with the message) otherwise. */
-int coro__aio_check_await(const char *what, coro **self);
+ * the calling coroutine. CORO_EINVAL (with the message) otherwise. Inline
+ * for the common case, an await in the task's own body. */
+static inline int coro__aio_check_await(const char *what, coro **self)
+{
+    coro_aio_loop *loop = coro__aio_running;
+    if (loop != NULL && loop->current != NULL && loop->current->co != NULL) {
+        coro *c = coro_current();
+        if (c == loop->current->co) {
+            *self = c;
+            return CORO_OK;
+        }
+    }
+    return coro__aio_check_await_slow(what, self);
+}
 
 /* --- fd.c --- */
 /* A poll event for the descriptor registered with udata (fd + 1). */

@@ -65,8 +65,6 @@ static void unlist_task(aio_task *t)
     coro_aio_future_release(&t->fut);
 }
 
-static void wakeup(coro_aio_future *fut, void *arg);
-
 void coro__aio_task_free(aio_task *t)
 {
     coro_aio_loop *loop = t->fut.loop;
@@ -108,7 +106,7 @@ void coro__aio_task_destroy_pending(coro_aio_loop *loop)
         coro_aio_future *w = t->fut_waiter;
         t->fut_waiter = NULL;
         if (w != NULL) {
-            coro_aio_future_remove_done_callback(w, wakeup, t);
+            coro_aio_future_remove_done_callback(w, coro__aio_task_wakeup, t);
             coro_aio_future_release(w);
         }
         unlist_task(t);
@@ -304,7 +302,7 @@ static void step(aio_task *t, const coro_exc *exc_in)
                      coro_aio_future_repr(&t->fut, a, sizeof a));
             soon_error(t, buf);
         } else {
-            if (coro__aio_add_cb(awaited, wakeup, t, true) < 0) {
+            if (coro__aio_add_cb(awaited, coro__aio_task_wakeup, t, true) < 0) {
                 soon_error(t, "out of memory adding a done callback");
                 break;
             }
@@ -341,12 +339,20 @@ void coro__aio_task_step(aio_task *t)
 }
 
 /* Task.__wakeup: read the future's outcome (which counts as retrieving its
- * exception) and step with it. */
-static void wakeup(coro_aio_future *fut, void *arg)
+ * exception) and step with it. Reached through a DONE handle, or through an
+ * AIO_R_WAKEUP entry with fut = t->fut_waiter (which a pending task's
+ * wakeup entry always has: only a step changes fut_waiter, and no step of t
+ * runs before its wakeup; NULL would mean that broke, and nothing runs). */
+void coro__aio_task_wakeup(coro_aio_future *fut, void *arg)
 {
     aio_task *t = arg;
-    if (t->fut.state != AIO_PENDING || t->gone)
+    if (t->fut.state != AIO_PENDING || t->gone || fut == NULL)
         return;
+    if (fut->state == AIO_FINISHED && fut->exc == NULL) {
+        fut->log_tb = false; /* what result() does, without its 192-byte exception */
+        step(t, NULL);
+        return;
+    }
     coro_exc e;
     if (coro_aio_future_result(fut, NULL, &e) == CORO_RAISED)
         step(t, &e);
@@ -493,7 +499,7 @@ int coro__aio_throw(coro *self, const coro_exc *e)
     return CORO_THROWN;
 }
 
-int coro__aio_check_await(const char *what, coro **self)
+int coro__aio_check_await_slow(const char *what, coro **self)
 {
     coro_aio_loop *loop = coro__aio_running;
     if (loop == NULL || loop->current == NULL || loop->current->co == NULL)
@@ -525,6 +531,12 @@ int coro_aio_await(coro_aio_future *f, void **result)
             coro_exc_set(&e, &coro_RuntimeError, "await wasn't used with future");
             return coro__aio_throw(self, &e);
         }
+    }
+    if (f->state == AIO_FINISHED && f->exc == NULL) {
+        f->log_tb = false; /* result(), without its 192-byte exception */
+        if (result != NULL)
+            *result = f->result;
+        return CORO_OK;
     }
     coro_exc e;
     if (coro_aio_future_result(f, result, &e) == CORO_RAISED) {
