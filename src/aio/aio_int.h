@@ -316,6 +316,16 @@ bool coro__aio_gather_cancel(coro_aio_future *f, const char *msg);
 void coro__aio_gather_free(coro_aio_future *f);
 
 /* --- task.c --- */
+/* Task.__step: resumes t's coroutine, throwing exc_in in (or CancelledError
+ * when must_cancel is set), then coro__aio_step_end. */
+void coro__aio_step(aio_task *t, const coro_exc *exc_in);
+/* The second half of Task.__step, once the coroutine is back with status st
+ * (out: what it yielded or returned; awaited: the future coro_aio_await
+ * announced): finishes the task, or schedules its next step, or registers
+ * its wakeup on the awaited future. The caller holds a reference on t. */
+void coro__aio_step_end(aio_task *t, int st, void *out, coro_aio_future *awaited);
+/* A STEP entry's call: Task.__step of t unless t is done (or gone), with
+ * the exception waiting in step_exc if there is one. */
 void coro__aio_task_step(aio_task *t);
 /* Task.__wakeup, the done callback a task puts on the future it awaits (arg:
  * the task, held by the entry). */
@@ -340,6 +350,110 @@ static inline int coro__aio_check_await(const char *what, coro **self)
         }
     }
     return coro__aio_check_await_slow(what, self);
+}
+
+/* coro__aio_step with nothing to throw in, for the two ready entries (run
+ * inline by the loop).
+ *
+ * Why inline: the coroutine's yield lands (after the switch) at the
+ * instruction after coro_send. Every `ret` the loop then executes before it
+ * calls down again pops a return address the task's side pushed, and
+ * mispredicts; with this function, the entry dispatch and the iteration all
+ * in run_loop's frame, the loop side executes none per iteration.
+ *
+ * The common cases are done here; every other case (a first step, a
+ * must_cancel, a return or raise, a bad yield, a full callback list) goes
+ * to coro__aio_step or coro__aio_step_end, which do exactly what this does
+ * and more. The ready entry holds a reference on t throughout, so unlike
+ * coro__aio_step this takes none. */
+static inline void coro__aio_step_send(coro_aio_loop *loop, aio_task *t)
+{
+    if (t->must_cancel || t->co == NULL) {
+        coro__aio_step(t, NULL);
+        return;
+    }
+    coro_aio_future *waiter = t->fut_waiter;
+    t->fut_waiter = NULL;
+    coro__aio_unref(waiter);
+    aio_task *prev = loop->current;
+    loop->current = t;
+    loop->awaiting = NULL;
+    void *out = NULL;
+    int st = coro_send(t->co, NULL, &out);
+    loop->current = prev;
+    coro_aio_future *awaited = loop->awaiting;
+    loop->awaiting = NULL;
+    if (st == CORO_YIELDED && !t->must_cancel) {
+        if (out == NULL) {
+            /* A bare yield (sleep(0)): the next step, at the tail. */
+            if (coro__aio_soon_step(loop, t) == CORO_OK)
+                return;
+        } else if (out == awaited && awaited->loop == loop && awaited != &t->fut &&
+                   awaited->state == AIO_PENDING && awaited->ncb < awaited->cbcap) {
+            /* An await of a pending future of this loop: the wakeup goes on
+             * it, and it becomes fut_waiter (the same two writes as
+             * coro__aio_step_end's, in the same order). */
+            coro__aio_add_cb(awaited, coro__aio_task_wakeup, t, true);
+            t->fut_waiter = coro__aio_ref(awaited);
+            return;
+        }
+    }
+    coro__aio_step_end(t, st, out, awaited);
+}
+
+/* The AIO_R_STEP entry: coro__aio_task_step, its common case inline. */
+static inline void coro__aio_run_step(coro_aio_loop *loop, aio_task *t)
+{
+    if (t->fut.state != AIO_PENDING || t->gone)
+        return; /* _step(): already done (Python raises InvalidStateError) */
+    if (t->step_exc != NULL)
+        coro__aio_task_step(t);
+    else
+        coro__aio_step_send(loop, t);
+}
+
+/* The AIO_R_WAKEUP entry: coro__aio_task_wakeup(t->fut_waiter, t), its
+ * common case (a result, no exception) inline. */
+static inline void coro__aio_run_wakeup(coro_aio_loop *loop, aio_task *t)
+{
+    coro_aio_future *fut = t->fut_waiter;
+    if (t->fut.state == AIO_PENDING && !t->gone && fut != NULL && fut->state == AIO_FINISHED &&
+        fut->exc == NULL) {
+        fut->log_tb = false; /* what result() does */
+        coro__aio_step_send(loop, t);
+    } else
+        coro__aio_task_wakeup(fut, t);
+}
+
+/* The end of an await that is not a plain result (out of line): "await
+ * wasn't used with future" when f is still pending, else f's exception or
+ * CancelledError thrown in (CORO_THROWN), or CORO_OK with *result. */
+int coro__aio_await_end(coro *self, coro_aio_future *f, void **result);
+
+/* coro_aio_await for a non-NULL f, inline so that the resume after the
+ * yield lands in the frame of the function that awaits (a lock's acquire,
+ * an event's wait), which then returns straight to the body: each extra
+ * frame between the yield and the body would cost a mispredicted `ret`
+ * (see coro__aio_step_send). */
+static inline int coro__aio_await(coro_aio_future *f, void **result)
+{
+    coro *self = NULL;
+    int rc = coro__aio_check_await("await", &self);
+    if (rc < 0)
+        return rc;
+    if (f->state == AIO_PENDING) {
+        coro__aio_running->awaiting = f;
+        rc = coro_yield(self, f, NULL);
+        if (rc != CORO_OK)
+            return rc;
+    }
+    if (f->state == AIO_FINISHED && f->exc == NULL) {
+        f->log_tb = false; /* result(), without its 192-byte exception */
+        if (result != NULL)
+            *result = f->result;
+        return CORO_OK;
+    }
+    return coro__aio_await_end(self, f, result);
 }
 
 /* --- fd.c --- */

@@ -423,9 +423,9 @@ static inline void run_ready(aio_ready e)
     if (e & AIO_R_TAGS) {
         aio_task *t = (aio_task *)(e & ~(aio_ready)AIO_R_TAGS);
         if (e & AIO_R_WAKEUP)
-            coro__aio_task_wakeup(t->fut_waiter, t);
+            coro__aio_run_wakeup(t->fut.loop, t);
         else
-            coro__aio_task_step(t);
+            coro__aio_run_step(t->fut.loop, t);
         coro__aio_unref(&t->fut);
         return;
     }
@@ -439,7 +439,9 @@ static inline void run_ready(aio_ready e)
     handle_unref(h);
 }
 
-static void run_once(coro_aio_loop *loop)
+/* Always inlined into run_loop: a task's step resumes in this frame (see
+ * coro__aio_step_send), so an iteration returns from no function. */
+static inline __attribute__((always_inline)) void run_once(coro_aio_loop *loop)
 {
     drain_threadsafe(loop);
 

@@ -229,7 +229,7 @@ static void soon_error(aio_task *t, const char *msg)
         fprintf(stderr, "libcoro-aio: out of memory in a task step\n");
 }
 
-static void step(aio_task *t, const coro_exc *exc_in)
+void coro__aio_step(aio_task *t, const coro_exc *exc_in)
 {
     coro_aio_loop *loop = t->fut.loop;
     coro_exc exc;
@@ -260,7 +260,13 @@ static void step(aio_task *t, const coro_exc *exc_in)
     loop->current = prev;
     coro_aio_future *awaited = loop->awaiting;
     loop->awaiting = NULL;
+    coro__aio_step_end(t, st, out, awaited);
+    coro__aio_unref(&t->fut);
+}
 
+void coro__aio_step_end(aio_task *t, int st, void *out, coro_aio_future *awaited)
+{
+    coro_aio_loop *loop = t->fut.loop;
     char buf[512], a[200], b[200];
     switch (st) {
     case CORO_RETURNED:
@@ -322,7 +328,6 @@ static void step(aio_task *t, const coro_exc *exc_in)
     }
     if (t->fut.state != AIO_PENDING)
         unlist_task(t);
-    coro__aio_unref(&t->fut);
 }
 
 void coro__aio_task_step(aio_task *t)
@@ -333,9 +338,9 @@ void coro__aio_task_step(aio_task *t)
         coro_exc e = *t->step_exc;
         free(t->step_exc);
         t->step_exc = NULL;
-        step(t, &e);
+        coro__aio_step(t, &e);
     } else
-        step(t, NULL);
+        coro__aio_step(t, NULL);
 }
 
 /* Task.__wakeup: read the future's outcome (which counts as retrieving its
@@ -350,14 +355,14 @@ void coro__aio_task_wakeup(coro_aio_future *fut, void *arg)
         return;
     if (fut->state == AIO_FINISHED && fut->exc == NULL) {
         fut->log_tb = false; /* what result() does, without its 192-byte exception */
-        step(t, NULL);
+        coro__aio_step(t, NULL);
         return;
     }
     coro_exc e;
     if (coro_aio_future_result(fut, NULL, &e) == CORO_RAISED)
-        step(t, &e);
+        coro__aio_step(t, &e);
     else
-        step(t, NULL);
+        coro__aio_step(t, NULL);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -513,36 +518,23 @@ int coro__aio_check_await_slow(const char *what, coro **self)
     return CORO_OK;
 }
 
-int coro_aio_await(coro_aio_future *f, void **result)
+int coro__aio_await_end(coro *self, coro_aio_future *f, void **result)
 {
-    coro *self = NULL;
-    if (f == NULL)
-        return coro__aio_fail(CORO_EINVAL, "await: future is NULL");
-    int rc = coro__aio_check_await("await", &self);
-    if (rc < 0)
-        return rc;
-    if (f->state == AIO_PENDING) {
-        coro__aio_running->awaiting = f;
-        rc = coro_yield(self, f, NULL);
-        if (rc != CORO_OK)
-            return rc;
-        if (f->state == AIO_PENDING) {
-            coro_exc e;
-            coro_exc_set(&e, &coro_RuntimeError, "await wasn't used with future");
-            return coro__aio_throw(self, &e);
-        }
-    }
-    if (f->state == AIO_FINISHED && f->exc == NULL) {
-        f->log_tb = false; /* result(), without its 192-byte exception */
-        if (result != NULL)
-            *result = f->result;
-        return CORO_OK;
-    }
     coro_exc e;
-    if (coro_aio_future_result(f, result, &e) == CORO_RAISED) {
+    if (f->state == AIO_PENDING) {
+        coro_exc_set(&e, &coro_RuntimeError, "await wasn't used with future");
         return coro__aio_throw(self, &e);
     }
+    if (coro_aio_future_result(f, result, &e) == CORO_RAISED)
+        return coro__aio_throw(self, &e);
     return CORO_OK;
+}
+
+int coro_aio_await(coro_aio_future *f, void **result)
+{
+    if (f == NULL)
+        return coro__aio_fail(CORO_EINVAL, "await: future is NULL");
+    return coro__aio_await(f, result);
 }
 
 /* futures._set_result_unless_cancelled */
