@@ -42,13 +42,23 @@ void coro__aio_future_init(coro_aio_future *f, coro_aio_loop *loop, bool is_task
 coro_aio_future *coro__aio_future_alloc(coro_aio_loop *loop)
 {
     coro_aio_future *f = loop->free_futures;
-    if (f != NULL)
+    if (f != NULL) {
+        /* Only plain futures reach the free list (coro__aio_future_last: not
+         * tasks, gathers or dtor holders), and through future_clear, which
+         * left no callbacks (cbs inline), no exception and no messages. So
+         * of what coro__aio_future_init sets, only what a plain future
+         * changes while alive needs setting again (a waiter future per
+         * Event.wait: the memset was a sixth of a hand-off's own work). */
         loop->free_futures = f->next_free;
-    else if ((f = malloc(sizeof *f)) == NULL) {
+        f->refs = 1;
+        f->state = AIO_PENDING;
+        f->log_tb = false;
+        f->result = NULL;
+    } else if ((f = malloc(sizeof *f)) == NULL) {
         coro__aio_fail(CORO_ENOMEM, "could not allocate a future");
         return NULL;
-    }
-    coro__aio_future_init(f, loop, false);
+    } else
+        coro__aio_future_init(f, loop, false);
     loop->live++;
     return f;
 }
