@@ -10,6 +10,7 @@
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 /* What a handle calls when it runs (coro_aio_handle.kind). */
@@ -25,22 +26,24 @@ enum {
  *    task's step_exc): create_task's first step, a bare yield, a bad await;
  *  - AIO_R_WAKEUP: Task.__wakeup(t->fut_waiter), the done callback the task
  *    put on the future it awaits, queued when that future finished.
- * A tagged entry holds one reference on its task (the one a STEP handle or a
- * DONE handle's arg would hold) and none on the future: t->fut_waiter holds
+ * A tagged entry holds one reference on its task (the one a handle for the
+ * callback would hold on it) and none on the future: t->fut_waiter holds
  * that one until the wakeup's step clears it. Neither callback can be seen
  * from outside (no handle is handed out for them, nothing can cancel them),
  * so the entry needs no handle: it takes the queue position the handle would
  * take and runs the same code when it is popped. */
 typedef uintptr_t aio_ready;
 enum { AIO_R_STEP = 1, AIO_R_WAKEUP = 2, AIO_R_TAGS = 3 };
+_Static_assert(_Alignof(max_align_t) > AIO_R_TAGS, "malloc'd pointers must have two free bits");
 
 /* A scheduled callback.
  *
  * References (refs): one for the loop while the handle sits in the ready
  * queue or the timer heap, one for the caller that asked for it (out
  * argument). The handle goes back to the loop's free list at zero.
- * A DONE handle holds a reference on `fut` (and on `arg` when arg_is_fut). Cancelling drops them at once, as
- * Python's Handle.cancel clears the callback and its arguments.
+ * A DONE handle holds a reference on `fut` (and on `arg` when arg_is_fut).
+ * Cancelling drops them at once, as Python's Handle.cancel clears the
+ * callback and its arguments.
  * `scheduled`: in the timer heap (TimerHandle._scheduled); a cancelled
  * scheduled handle is counted in loop->timer_cancelled until it leaves the
  * heap (lazy deletion, as asyncio does). */

@@ -189,11 +189,6 @@ __attribute__((noinline)) int coro__aio_ring_grow(coro_aio_loop *loop)
     return CORO_OK;
 }
 
-static inline int ring_push(coro_aio_loop *loop, aio_ready e)
-{
-    return coro__aio_ring_push(loop, e);
-}
-
 static inline aio_ready ring_pop(coro_aio_loop *loop)
 {
     aio_ready e = loop->ring[loop->ring_head];
@@ -228,7 +223,7 @@ static coro_aio_handle *soon(coro_aio_loop *loop)
     coro_aio_handle *h = handle_alloc(loop);
     if (h == NULL)
         return NULL;
-    if (ring_push(loop, (aio_ready)h) < 0) {
+    if (coro__aio_ring_push(loop, (aio_ready)h) < 0) {
         h->refs = 0;
         h->next = loop->free_handles;
         loop->free_handles = h;
@@ -274,7 +269,6 @@ int coro__aio_soon_done(coro_aio_loop *loop, coro_aio_done_fn fn, coro_aio_futur
         coro_aio_future_ref(arg);
     return CORO_OK;
 }
-
 
 /* A timer handle for when_ns in the heap, or NULL (the handle then went
  * back unused). The caller fills in kind, fn and arguments. */
@@ -405,7 +399,7 @@ static void drain_threadsafe_slow(coro_aio_loop *loop)
     while (h != NULL) {
         coro_aio_handle *next = h->next;
         h->next = NULL;
-        if (ring_push(loop, (aio_ready)h) < 0) {
+        if (coro__aio_ring_push(loop, (aio_ready)h) < 0) {
             fprintf(stderr, "libcoro-aio: out of memory, a threadsafe call was dropped\n");
             free(h);
         }
@@ -517,7 +511,7 @@ static inline __attribute__((always_inline)) void run_once(coro_aio_loop *loop)
             break;
         coro_aio_handle *h = coro__aio_heap_pop(loop);
         h->scheduled = false;
-        ring_push(loop, (aio_ready)h);
+        coro__aio_ring_push(loop, (aio_ready)h);
     }
 
     for (size_t n = loop->ring_len; n > 0; n--)

@@ -3,7 +3,7 @@
  *
  * A task drives a libcoro coroutine. Its invariant, as in tasks.py: at any
  * moment a pending task has exactly one of
- *   - a step scheduled (a STEP handle in the ready queue), or
+ *   - a step scheduled (an AIO_R_STEP entry in the ready queue), or
  *   - a future it waits on (fut_waiter) whose done callback is its wakeup,
  * or it is running (loop->current). Only the loop resumes the coroutine.
  *
