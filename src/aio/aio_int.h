@@ -10,24 +10,40 @@
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 /* What a handle calls when it runs (coro_aio_handle.kind). */
 enum {
     AIO_H_CALL, /* fn.call(arg): call_soon / call_later / call_at */
-    AIO_H_DONE, /* fn.done(fut, arg): a future's done callback */
-    AIO_H_STEP  /* Task.__step of the task `arg` (its pending exception, if
-                   any, waits in the task's step_exc) */
+    AIO_H_DONE  /* fn.done(fut, arg): a future's done callback */
 };
+
+/* An entry of the ready queue (loop->ring): a handle pointer, or a task
+ * pointer tagged in its low bits (tasks and handles are malloc'd, so those
+ * bits are free) for the two callbacks a task schedules for itself:
+ *  - AIO_R_STEP: Task.__step (its pending exception, if any, waits in the
+ *    task's step_exc): create_task's first step, a bare yield, a bad await;
+ *  - AIO_R_WAKEUP: Task.__wakeup(t->fut_waiter), the done callback the task
+ *    put on the future it awaits, queued when that future finished.
+ * A tagged entry holds one reference on its task (the one a handle for the
+ * callback would hold on it) and none on the future: t->fut_waiter holds
+ * that one until the wakeup's step clears it. Neither callback can be seen
+ * from outside (no handle is handed out for them, nothing can cancel them),
+ * so the entry needs no handle: it takes the queue position the handle would
+ * take and runs the same code when it is popped. */
+typedef uintptr_t aio_ready;
+enum { AIO_R_STEP = 1, AIO_R_WAKEUP = 2, AIO_R_TAGS = 3 };
+_Static_assert(_Alignof(max_align_t) > AIO_R_TAGS, "malloc'd pointers must have two free bits");
 
 /* A scheduled callback.
  *
  * References (refs): one for the loop while the handle sits in the ready
  * queue or the timer heap, one for the caller that asked for it (out
  * argument). The handle goes back to the loop's free list at zero.
- * A DONE handle holds a reference on `fut` (and on `arg` when arg_is_fut);
- * a STEP handle holds one on its task. Cancelling drops them at once, as
- * Python's Handle.cancel clears the callback and its arguments.
+ * A DONE handle holds a reference on `fut` (and on `arg` when arg_is_fut).
+ * Cancelling drops them at once, as Python's Handle.cancel clears the
+ * callback and its arguments.
  * `scheduled`: in the timer heap (TimerHandle._scheduled); a cancelled
  * scheduled handle is counted in loop->timer_cancelled until it leaves the
  * heap (lazy deletion, as asyncio does). */
@@ -133,8 +149,9 @@ typedef struct aio_slot {
 
 /* The loop.
  *
- * Ready queue: a ring of handles (power-of-two capacity, grows by doubling,
- * never shrinks): no allocation per callback once warm. Timers: a binary
+ * Ready queue: a ring of aio_ready entries (handles, or tagged tasks; a
+ * power-of-two capacity, grows by doubling, never shrinks): no allocation per
+ * callback once warm. Timers: a binary
  * heap ordered as Python's heapq orders TimerHandles (by `when` only, with
  * heapq's exact sift algorithms, so ties pop in the same order).
  * Threadsafe calls go to ts_head/ts_tail under ts_lock and reach the ready
@@ -143,7 +160,7 @@ typedef struct aio_slot {
  * back on a free list; close frees the loop's own resources, and the struct
  * itself goes when both closed and live == 0. */
 struct coro_aio_loop {
-    coro_aio_handle **ring;
+    aio_ready *ring;
     size_t ring_cap, ring_head, ring_len;
 
     aio_slot *heap;
@@ -169,8 +186,6 @@ struct coro_aio_loop {
     size_t ntasks;
     aio_task *current;
     coro_aio_future *awaiting; /* set by coro_aio_await just before it yields */
-    coro_aio_handle *step_handle; /* the STEP handle running now, if only the
-                                     queue held it: a bare yield reuses it */
 
     coro_aio_exception_handler_fn handler;
     void *handler_udata;
@@ -194,8 +209,21 @@ int64_t coro__aio_now(const coro_aio_loop *loop);
 /* A handle for fn(fut, arg) appended to the ready queue (holds refs). */
 int coro__aio_soon_done(coro_aio_loop *loop, coro_aio_done_fn fn, coro_aio_future *fut,
                         void *arg, bool arg_is_fut);
-/* A STEP handle for task t appended to the ready queue. */
-int coro__aio_soon_step(coro_aio_loop *loop, aio_task *t);
+/* Doubles the ready queue (out of line: the hot pushes below then need no
+ * stack frame). CORO_ENOMEM when it cannot. */
+int coro__aio_ring_grow(coro_aio_loop *loop);
+
+/* Appends e to the ready queue. */
+static inline int coro__aio_ring_push(coro_aio_loop *loop, aio_ready e)
+{
+    if (loop->ring_len == loop->ring_cap) {
+        int rc = coro__aio_ring_grow(loop);
+        if (rc < 0)
+            return rc;
+    }
+    loop->ring[(loop->ring_head + loop->ring_len++) & (loop->ring_cap - 1)] = e;
+    return CORO_OK;
+}
 void coro__aio_loop_unlive(coro_aio_loop *loop);
 /* A timer handle at loop time when_ns calling fn(fut, NULL) (holds a ref on
  * fut); *out gets a reference too. */
@@ -231,8 +259,8 @@ coro_aio_future *coro__aio_future_alloc(coro_aio_loop *loop);
 void coro__aio_future_init(coro_aio_future *f, coro_aio_loop *loop, bool is_task);
 /* Future.cancel without the task override (super().cancel(msg)). */
 bool coro__aio_future_cancel(coro_aio_future *f, const char *msg);
-/* add_done_callback; with arg_is_fut the entry holds a reference on arg. */
-int coro__aio_add_cb(coro_aio_future *f, coro_aio_done_fn fn, void *arg, bool arg_is_fut);
+/* add_done_callback when f is done or its list is full (out of line). */
+int coro__aio_add_cb_slow(coro_aio_future *f, coro_aio_done_fn fn, void *arg, bool arg_is_fut);
 int coro__aio_future_finish(coro_aio_future *f, void *result, const coro_exc *exc);
 /* _make_cancelled_error into *out. */
 void coro__aio_make_cancelled(coro_aio_future *f, coro_exc *out);
@@ -258,17 +286,184 @@ static inline void coro__aio_unref(coro_aio_future *f)
         coro__aio_future_last(f);
 }
 
+/* Task.__step of t appended to the ready queue (an AIO_R_STEP entry; takes
+ * a new reference on t). */
+static inline int coro__aio_soon_step(coro_aio_loop *loop, aio_task *t)
+{
+    int rc = coro__aio_ring_push(loop, (aio_ready)t | AIO_R_STEP);
+    if (rc == CORO_OK)
+        coro__aio_ref(&t->fut); /* the entry's */
+    return rc;
+}
+
+/* Task.__wakeup of t appended to the ready queue (an AIO_R_WAKEUP entry).
+ * It takes over the caller's reference on t: the one the done callback entry
+ * held. Only for a done callback coro__aio_task_wakeup on t->fut_waiter. */
+static inline int coro__aio_soon_wakeup(coro_aio_loop *loop, aio_task *t)
+{
+    return coro__aio_ring_push(loop, (aio_ready)t | AIO_R_WAKEUP);
+}
+
+/* add_done_callback; with arg_is_fut the entry holds a reference on arg.
+ * Inline for the common case: a pending future with room in its list. */
+static inline int coro__aio_add_cb(coro_aio_future *f, coro_aio_done_fn fn, void *arg,
+                                   bool arg_is_fut)
+{
+    if (f->state != AIO_PENDING || f->ncb == f->cbcap)
+        return coro__aio_add_cb_slow(f, fn, arg, arg_is_fut);
+    aio_cb *cb = &f->cbs[f->ncb++];
+    cb->fn = fn;
+    cb->arg = arg;
+    cb->arg_is_fut = arg_is_fut;
+    if (arg_is_fut)
+        coro__aio_ref(arg);
+    return CORO_OK;
+}
+
 /* --- combinators.c --- */
 bool coro__aio_gather_cancel(coro_aio_future *f, const char *msg);
 void coro__aio_gather_free(coro_aio_future *f);
 
 /* --- task.c --- */
+/* Task.__step: resumes t's coroutine, throwing exc_in in (or CancelledError
+ * when must_cancel is set), then coro__aio_step_end. */
+void coro__aio_step(aio_task *t, const coro_exc *exc_in);
+/* The second half of Task.__step, once the coroutine is back with status st
+ * (out: what it yielded or returned; awaited: the future coro_aio_await
+ * announced): finishes the task, or schedules its next step, or registers
+ * its wakeup on the awaited future. The caller holds a reference on t. */
+void coro__aio_step_end(aio_task *t, int st, void *out, coro_aio_future *awaited);
+/* A STEP entry's call: Task.__step of t unless t is done (or gone), with
+ * the exception waiting in step_exc if there is one. */
 void coro__aio_task_step(aio_task *t);
+/* Task.__wakeup, the done callback a task puts on the future it awaits (arg:
+ * the task, held by the entry). */
+void coro__aio_task_wakeup(coro_aio_future *fut, void *arg);
 void coro__aio_task_free(aio_task *t);
 void coro__aio_task_destroy_pending(coro_aio_loop *loop);
+/* coro__aio_check_await when the caller is not the task's own coroutine:
+ * a coroutine it delegates to, or none of the task's (out of line). */
+int coro__aio_check_await_slow(const char *what, coro **self);
+
 /* The checks of coro_aio_await: inside a task of the running loop; *self is
- * the calling coroutine. CORO_EINVAL (with the message) otherwise. */
-int coro__aio_check_await(const char *what, coro **self);
+ * the calling coroutine. CORO_EINVAL (with the message) otherwise. Inline
+ * for the common case, an await in the task's own body. */
+static inline int coro__aio_check_await(const char *what, coro **self)
+{
+    coro_aio_loop *loop = coro__aio_running;
+    if (loop != NULL && loop->current != NULL && loop->current->co != NULL) {
+        coro *c = coro_current();
+        if (c == loop->current->co) {
+            *self = c;
+            return CORO_OK;
+        }
+    }
+    return coro__aio_check_await_slow(what, self);
+}
+
+/* coro__aio_step with nothing to throw in, for the two ready entries (run
+ * inline by the loop).
+ *
+ * Why inline: the coroutine's yield lands (after the switch) at the
+ * instruction after coro_send. Every `ret` the loop then executes before it
+ * calls down again pops a return address the task's side pushed, and
+ * mispredicts; with this function, the entry dispatch and the iteration all
+ * in run_loop's frame, the loop side executes none per iteration.
+ *
+ * The common cases are done here; every other case (a first step, a
+ * must_cancel, a return or raise, a bad yield, a full callback list) goes
+ * to coro__aio_step or coro__aio_step_end, which do exactly what this does
+ * and more. The ready entry holds a reference on t throughout, so unlike
+ * coro__aio_step this takes none. */
+static inline void coro__aio_step_send(coro_aio_loop *loop, aio_task *t)
+{
+    if (t->must_cancel || t->co == NULL) {
+        coro__aio_step(t, NULL);
+        return;
+    }
+    coro_aio_future *waiter = t->fut_waiter;
+    t->fut_waiter = NULL;
+    coro__aio_unref(waiter);
+    aio_task *prev = loop->current;
+    loop->current = t;
+    loop->awaiting = NULL;
+    void *out = NULL;
+    int st = coro_send(t->co, NULL, &out);
+    loop->current = prev;
+    coro_aio_future *awaited = loop->awaiting;
+    loop->awaiting = NULL;
+    if (st == CORO_YIELDED && !t->must_cancel) {
+        if (out == NULL) {
+            /* A bare yield (sleep(0)): the next step, at the tail. */
+            if (coro__aio_soon_step(loop, t) == CORO_OK)
+                return;
+        } else if (out == awaited && awaited->loop == loop && awaited != &t->fut &&
+                   awaited->state == AIO_PENDING && awaited->ncb < awaited->cbcap) {
+            /* An await of a pending future of this loop: the wakeup goes on
+             * it, and it becomes fut_waiter (the same two writes as
+             * coro__aio_step_end's, in the same order). */
+            coro__aio_add_cb(awaited, coro__aio_task_wakeup, t, true);
+            t->fut_waiter = coro__aio_ref(awaited);
+            return;
+        }
+    }
+    coro__aio_step_end(t, st, out, awaited);
+}
+
+/* The AIO_R_STEP entry: coro__aio_task_step, its common case inline. */
+static inline void coro__aio_run_step(coro_aio_loop *loop, aio_task *t)
+{
+    if (t->fut.state != AIO_PENDING || t->gone)
+        return; /* _step(): already done (Python raises InvalidStateError) */
+    if (t->step_exc != NULL)
+        coro__aio_task_step(t);
+    else
+        coro__aio_step_send(loop, t);
+}
+
+/* The AIO_R_WAKEUP entry: coro__aio_task_wakeup(t->fut_waiter, t), its
+ * common case (a result, no exception) inline. */
+static inline void coro__aio_run_wakeup(coro_aio_loop *loop, aio_task *t)
+{
+    coro_aio_future *fut = t->fut_waiter;
+    if (t->fut.state == AIO_PENDING && !t->gone && fut != NULL && fut->state == AIO_FINISHED &&
+        fut->exc == NULL) {
+        fut->log_tb = false; /* what result() does */
+        coro__aio_step_send(loop, t);
+    } else
+        coro__aio_task_wakeup(fut, t);
+}
+
+/* The end of an await that is not a plain result (out of line): "await
+ * wasn't used with future" when f is still pending, else f's exception or
+ * CancelledError thrown in (CORO_THROWN), or CORO_OK with *result. */
+int coro__aio_await_end(coro *self, coro_aio_future *f, void **result);
+
+/* coro_aio_await for a non-NULL f, inline so that the resume after the
+ * yield lands in the frame of the function that awaits (a lock's acquire,
+ * an event's wait), which then returns straight to the body: each extra
+ * frame between the yield and the body would cost a mispredicted `ret`
+ * (see coro__aio_step_send). */
+static inline int coro__aio_await(coro_aio_future *f, void **result)
+{
+    coro *self = NULL;
+    int rc = coro__aio_check_await("await", &self);
+    if (rc < 0)
+        return rc;
+    if (f->state == AIO_PENDING) {
+        coro__aio_running->awaiting = f;
+        rc = coro_yield(self, f, NULL);
+        if (rc != CORO_OK)
+            return rc;
+    }
+    if (f->state == AIO_FINISHED && f->exc == NULL) {
+        f->log_tb = false; /* result(), without its 192-byte exception */
+        if (result != NULL)
+            *result = f->result;
+        return CORO_OK;
+    }
+    return coro__aio_await_end(self, f, result);
+}
 
 /* --- fd.c --- */
 /* A poll event for the descriptor registered with udata (fd + 1). */

@@ -42,13 +42,23 @@ void coro__aio_future_init(coro_aio_future *f, coro_aio_loop *loop, bool is_task
 coro_aio_future *coro__aio_future_alloc(coro_aio_loop *loop)
 {
     coro_aio_future *f = loop->free_futures;
-    if (f != NULL)
+    if (f != NULL) {
+        /* Only plain futures reach the free list (coro__aio_future_last: not
+         * tasks, gathers or dtor holders), and through future_clear, which
+         * left no callbacks (cbs inline), no exception and no messages. So
+         * of what coro__aio_future_init sets, only what a plain future
+         * changes while alive needs setting again (a waiter future per
+         * Event.wait: the memset was a sixth of a hand-off's own work). */
         loop->free_futures = f->next_free;
-    else if ((f = malloc(sizeof *f)) == NULL) {
+        f->refs = 1;
+        f->state = AIO_PENDING;
+        f->log_tb = false;
+        f->result = NULL;
+    } else if ((f = malloc(sizeof *f)) == NULL) {
         coro__aio_fail(CORO_ENOMEM, "could not allocate a future");
         return NULL;
-    }
-    coro__aio_future_init(f, loop, false);
+    } else
+        coro__aio_future_init(f, loop, false);
     loop->live++;
     return f;
 }
@@ -77,19 +87,30 @@ static void drop_cbs(coro_aio_future *f)
     f->ncb = 0;
 }
 
+/* Each free is tested first: a future that finished with a result (most of
+ * them) holds nothing, and three calls of free(NULL) were a fifth of the
+ * cost of recycling it. */
 void coro__aio_future_clear(coro_aio_future *f)
 {
-    drop_cbs(f);
-    if (f->cbs != f->cbs_inline)
+    if (f->ncb != 0)
+        drop_cbs(f);
+    if (f->cbs != f->cbs_inline) {
         free(f->cbs);
-    f->cbs = f->cbs_inline;
-    f->cbcap = AIO_INLINE_CBS;
-    free(f->exc);
-    f->exc = NULL;
-    free(f->cancel_msg);
-    f->cancel_msg = NULL;
-    free(f->cancelled_exc);
-    f->cancelled_exc = NULL;
+        f->cbs = f->cbs_inline;
+        f->cbcap = AIO_INLINE_CBS;
+    }
+    if (f->exc != NULL) {
+        free(f->exc);
+        f->exc = NULL;
+    }
+    if (f->cancel_msg != NULL) {
+        free(f->cancel_msg);
+        f->cancel_msg = NULL;
+    }
+    if (f->cancelled_exc != NULL) {
+        free(f->cancelled_exc);
+        f->cancelled_exc = NULL;
+    }
 }
 
 void coro_aio_future_release(coro_aio_future *f)
@@ -135,13 +156,20 @@ coro_aio_loop *coro_aio_future_get_loop(const coro_aio_future *f)
     return f ? f->loop : NULL;
 }
 
-/* __schedule_callbacks: each callback goes to call_soon with the future. */
+/* __schedule_callbacks: each callback goes to call_soon with the future.
+ * The wakeup of the task that awaits f (f is its fut_waiter) goes in as an
+ * AIO_R_WAKEUP entry instead of a DONE handle, at the same position, with
+ * the entry's reference on the task moved over (aio_int.h, aio_ready). */
 static void schedule_callbacks(coro_aio_future *f)
 {
     unsigned n = f->ncb;
     f->ncb = 0;
     for (unsigned i = 0; i < n; i++) {
         aio_cb cb = f->cbs[i];
+        if (cb.fn == coro__aio_task_wakeup && cb.arg_is_fut &&
+            ((aio_task *)cb.arg)->fut_waiter == f &&
+            coro__aio_soon_wakeup(f->loop, cb.arg) == CORO_OK)
+            continue;
         if (coro__aio_soon_done(f->loop, cb.fn, f, cb.arg, cb.arg_is_fut) < 0)
             fprintf(stderr, "libcoro-aio: out of memory, a done callback was dropped\n");
         if (cb.arg_is_fut)
@@ -292,7 +320,7 @@ int coro_aio_future_add_done_callback(coro_aio_future *f, coro_aio_done_fn fn, v
     return coro__aio_add_cb(f, fn, arg, false);
 }
 
-int coro__aio_add_cb(coro_aio_future *f, coro_aio_done_fn fn, void *arg, bool arg_is_fut)
+int coro__aio_add_cb_slow(coro_aio_future *f, coro_aio_done_fn fn, void *arg, bool arg_is_fut)
 {
     if (f->state != AIO_PENDING)
         return coro__aio_soon_done(f->loop, fn, f, arg, arg_is_fut);

@@ -175,7 +175,9 @@ bool coro_aio_event_is_set(const coro_aio_event *e)
     return e != NULL && e->value;
 }
 
-int coro__aio_event_wait(coro_aio_event *e)
+/* Event.wait, inlined into both entry points: the await's resume then
+ * lands in the frame that returns to the body (coro__aio_await). */
+static inline __attribute__((always_inline)) int event_wait(coro_aio_event *e)
 {
     if (e->value)
         return CORO_OK;
@@ -183,16 +185,21 @@ int coro__aio_event_wait(coro_aio_event *e)
     int rc = coro__aio_wait_begin(&e->loop, event_repr, e, &e->waiters, &w);
     if (rc != CORO_OK)
         return rc;
-    rc = coro_aio_await(w.fut, NULL);
+    rc = coro__aio_await(w.fut, NULL);
     coro__aio_wait_end(&e->waiters, &w);
     return rc;
+}
+
+int coro__aio_event_wait(coro_aio_event *e)
+{
+    return event_wait(e);
 }
 
 int coro_aio_event_wait(coro_aio_event *e)
 {
     if (e == NULL)
         return coro__aio_fail(CORO_EINVAL, "event_wait: event is NULL");
-    return coro__aio_event_wait(e);
+    return event_wait(e);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -264,7 +271,7 @@ int coro_aio_lock_acquire(coro_aio_lock *l)
     int rc = coro__aio_wait_begin(&l->loop, lock_repr, l, &l->waiters, &w);
     if (rc != CORO_OK)
         return rc;
-    rc = coro_aio_await(w.fut, NULL);
+    rc = coro__aio_await(w.fut, NULL);
     coro__aio_wait_end(&l->waiters, &w);
     if (rc != CORO_OK) {
         if (is_cancel(rc) && !l->locked)
@@ -377,7 +384,7 @@ int coro_aio_semaphore_acquire(coro_aio_semaphore *s)
     int rc = coro__aio_wait_begin(&s->loop, sem_repr, s, &s->waiters, &w);
     if (rc != CORO_OK)
         return rc;
-    rc = coro_aio_await(w.fut, NULL);
+    rc = coro__aio_await(w.fut, NULL);
     bool fut_cancelled = w.fut->state == AIO_CANCELLED;
     coro__aio_wait_end(&s->waiters, &w);
     if (rc != CORO_OK) {
@@ -504,7 +511,7 @@ int coro_aio_condition_wait(coro_aio_condition *c)
     aio_waiter w;
     int rc = coro__aio_wait_begin(&c->loop, cond_repr, c, &c->waiters, &w);
     if (rc == CORO_OK) {
-        rc = coro_aio_await(w.fut, NULL);
+        rc = coro__aio_await(w.fut, NULL);
         coro__aio_wait_end(&c->waiters, &w);
     }
     /* On CORO_ENOMEM (no waiter could be made) the lock is taken back as the

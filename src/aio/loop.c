@@ -120,12 +120,12 @@ static coro_aio_handle *handle_alloc(coro_aio_loop *loop)
     return h;
 }
 
-/* Drops what the handle holds on futures and tasks. */
+/* Drops what the handle holds on futures. */
 static inline void handle_clear(coro_aio_handle *h)
 {
     coro_aio_future *fut = h->fut;
     void *arg = h->arg;
-    bool arg_ref = h->arg_is_fut || h->kind == AIO_H_STEP;
+    bool arg_ref = h->arg_is_fut;
     h->fut = NULL;
     h->arg = NULL;
     h->arg_is_fut = false;
@@ -175,10 +175,10 @@ double coro_aio_handle_when(const coro_aio_handle *h)
     return h != NULL && h->is_timer ? (double)h->when / 1e9 : -1.0;
 }
 
-static int ring_grow(coro_aio_loop *loop)
+__attribute__((noinline)) int coro__aio_ring_grow(coro_aio_loop *loop)
 {
     size_t cap = loop->ring_cap ? loop->ring_cap * 2 : 256;
-    coro_aio_handle **n = malloc(cap * sizeof *n);
+    aio_ready *n = malloc(cap * sizeof *n);
     if (n == NULL)
         return coro__aio_fail(CORO_ENOMEM, "could not grow the ready queue");
     for (size_t i = 0; i < loop->ring_len; i++)
@@ -190,23 +190,22 @@ static int ring_grow(coro_aio_loop *loop)
     return CORO_OK;
 }
 
-static inline int ring_push(coro_aio_loop *loop, coro_aio_handle *h)
+static inline aio_ready ring_pop(coro_aio_loop *loop)
 {
-    if (loop->ring_len == loop->ring_cap) {
-        int rc = ring_grow(loop);
-        if (rc < 0)
-            return rc;
-    }
-    loop->ring[(loop->ring_head + loop->ring_len++) & (loop->ring_cap - 1)] = h;
-    return CORO_OK;
-}
-
-static inline coro_aio_handle *ring_pop(coro_aio_loop *loop)
-{
-    coro_aio_handle *h = loop->ring[loop->ring_head];
+    aio_ready e = loop->ring[loop->ring_head];
     loop->ring_head = (loop->ring_head + 1) & (loop->ring_cap - 1);
     loop->ring_len--;
-    return h;
+    return e;
+}
+
+/* Drops a ready entry without running it (loop_close): a handle loses the
+ * queue's reference, a tagged entry its reference on the task. */
+static void ready_drop(aio_ready e)
+{
+    if (e & AIO_R_TAGS)
+        coro__aio_unref(&((aio_task *)(e & ~(aio_ready)AIO_R_TAGS))->fut);
+    else
+        handle_unref((coro_aio_handle *)e);
 }
 
 static int check_open(const coro_aio_loop *loop, const char *what)
@@ -225,7 +224,7 @@ static coro_aio_handle *soon(coro_aio_loop *loop)
     coro_aio_handle *h = handle_alloc(loop);
     if (h == NULL)
         return NULL;
-    if (ring_push(loop, h) < 0) {
+    if (coro__aio_ring_push(loop, (aio_ready)h) < 0) {
         h->refs = 0;
         h->next = loop->free_handles;
         loop->free_handles = h;
@@ -269,27 +268,6 @@ int coro__aio_soon_done(coro_aio_loop *loop, coro_aio_done_fn fn, coro_aio_futur
     h->arg_is_fut = arg_is_fut;
     if (arg_is_fut)
         coro_aio_future_ref(arg);
-    return CORO_OK;
-}
-
-int coro__aio_soon_step(coro_aio_loop *loop, aio_task *t)
-{
-    coro_aio_handle *h = loop->step_handle;
-    if (h != NULL && h->arg == t) {
-        /* A bare yield (sleep(0)) from the step this handle is running: queue
-         * the same handle again, with the task reference it already holds,
-         * instead of a fresh one (run_once's unref then leaves it alive). */
-        loop->step_handle = NULL;
-        if (ring_push(loop, h) == CORO_OK) {
-            h->refs++;
-            return CORO_OK;
-        }
-    }
-    h = soon(loop);
-    if (h == NULL)
-        return CORO_ENOMEM;
-    h->kind = AIO_H_STEP;
-    h->arg = coro__aio_ref(&t->fut);
     return CORO_OK;
 }
 
@@ -423,7 +401,7 @@ static void drain_threadsafe_slow(coro_aio_loop *loop)
     while (h != NULL) {
         coro_aio_handle *next = h->next;
         h->next = NULL;
-        if (ring_push(loop, h) < 0) {
+        if (coro__aio_ring_push(loop, (aio_ready)h) < 0) {
             fprintf(stderr, "libcoro-aio: out of memory, a threadsafe call was dropped\n");
             free(h);
         }
@@ -435,22 +413,31 @@ static void drain_threadsafe_slow(coro_aio_loop *loop)
 /* One iteration                                                            */
 /* ------------------------------------------------------------------------ */
 
-static void run_handle(coro_aio_handle *h)
+/* Runs one ready entry and drops the queue's reference on what it names. */
+static inline void run_ready(aio_ready e)
 {
-    switch (h->kind) {
-    case AIO_H_CALL:
-        h->fn.call(h->arg);
-        break;
-    case AIO_H_DONE:
-        h->fn.done(h->fut, h->arg);
-        break;
-    default:
-        coro__aio_task_step(h->arg);
-        break;
+    if (e & AIO_R_TAGS) {
+        aio_task *t = (aio_task *)(e & ~(aio_ready)AIO_R_TAGS);
+        if (e & AIO_R_WAKEUP)
+            coro__aio_run_wakeup(t->fut.loop, t);
+        else
+            coro__aio_run_step(t->fut.loop, t);
+        coro__aio_unref(&t->fut);
+        return;
     }
+    coro_aio_handle *h = (coro_aio_handle *)e;
+    if (!h->cancelled) {
+        if (h->kind == AIO_H_CALL)
+            h->fn.call(h->arg);
+        else
+            h->fn.done(h->fut, h->arg);
+    }
+    handle_unref(h);
 }
 
-static void run_once(coro_aio_loop *loop)
+/* Always inlined into run_loop: a task's step resumes in this frame (see
+ * coro__aio_step_send), so an iteration returns from no function. */
+static inline __attribute__((always_inline)) void run_once(coro_aio_loop *loop)
 {
     drain_threadsafe(loop);
 
@@ -525,23 +512,15 @@ static void run_once(coro_aio_loop *loop)
     while (loop->heap_len) {
         if (loop->heap[0].when > end)
             break;
-        if (loop->ring_len == loop->ring_cap && ring_grow(loop) < 0)
+        if (loop->ring_len == loop->ring_cap && coro__aio_ring_grow(loop) < 0)
             break;
         coro_aio_handle *h = coro__aio_heap_pop(loop);
         h->scheduled = false;
-        ring_push(loop, h);
+        coro__aio_ring_push(loop, (aio_ready)h);
     }
 
-    for (size_t n = loop->ring_len; n > 0; n--) {
-        coro_aio_handle *h = ring_pop(loop);
-        if (!h->cancelled) {
-            if (h->kind == AIO_H_STEP && h->refs == 1)
-                loop->step_handle = h;
-            run_handle(h);
-            loop->step_handle = NULL;
-        }
-        handle_unref(h);
-    }
+    for (size_t n = loop->ring_len; n > 0; n--)
+        run_ready(ring_pop(loop));
 }
 
 void coro__aio_iterate(coro_aio_loop *loop)
@@ -683,7 +662,7 @@ int coro_aio_loop_new(coro_aio_loop **out, const coro_aio_loop_options *opt)
     }
     if ((rc = coro__aio_poll_add(loop->poll, loop->wake_fd, CORO__AIO_READ, NULL)) < 0)
         goto fail_fd;
-    if ((rc = ring_grow(loop)) < 0)
+    if ((rc = coro__aio_ring_grow(loop)) < 0)
         goto fail_fd;
     if ((rc = coro__aio_threads_new(loop)) < 0)
         goto fail_ring;
@@ -718,7 +697,7 @@ int coro_aio_loop_close(coro_aio_loop *loop)
     coro__aio_threads_close(loop); /* joins the workers; settles their calls */
     drain_threadsafe(loop);
     while (loop->ring_len)
-        handle_unref(ring_pop(loop));
+        ready_drop(ring_pop(loop));
     while (loop->heap_len) {
         coro_aio_handle *h = loop->heap[--loop->heap_len].h;
         h->scheduled = false;
@@ -732,7 +711,7 @@ int coro_aio_loop_close(coro_aio_loop *loop)
     pthread_mutex_unlock(&loop->ts_lock);
     drain_threadsafe(loop);
     while (loop->ring_len)
-        handle_unref(ring_pop(loop));
+        ready_drop(ring_pop(loop));
     free(loop->ring);
     loop->ring = NULL;
     loop->ring_cap = 0;

@@ -3,7 +3,7 @@
  *
  * A task drives a libcoro coroutine. Its invariant, as in tasks.py: at any
  * moment a pending task has exactly one of
- *   - a step scheduled (a STEP handle in the ready queue), or
+ *   - a step scheduled (an AIO_R_STEP entry in the ready queue), or
  *   - a future it waits on (fut_waiter) whose done callback is its wakeup,
  * or it is running (loop->current). Only the loop resumes the coroutine.
  *
@@ -65,8 +65,6 @@ static void unlist_task(aio_task *t)
     coro_aio_future_release(&t->fut);
 }
 
-static void wakeup(coro_aio_future *fut, void *arg);
-
 void coro__aio_task_free(aio_task *t)
 {
     coro_aio_loop *loop = t->fut.loop;
@@ -108,7 +106,7 @@ void coro__aio_task_destroy_pending(coro_aio_loop *loop)
         coro_aio_future *w = t->fut_waiter;
         t->fut_waiter = NULL;
         if (w != NULL) {
-            coro_aio_future_remove_done_callback(w, wakeup, t);
+            coro_aio_future_remove_done_callback(w, coro__aio_task_wakeup, t);
             coro_aio_future_release(w);
         }
         unlist_task(t);
@@ -231,7 +229,7 @@ static void soon_error(aio_task *t, const char *msg)
         fprintf(stderr, "libcoro-aio: out of memory in a task step\n");
 }
 
-static void step(aio_task *t, const coro_exc *exc_in)
+void coro__aio_step(aio_task *t, const coro_exc *exc_in)
 {
     coro_aio_loop *loop = t->fut.loop;
     coro_exc exc;
@@ -262,7 +260,13 @@ static void step(aio_task *t, const coro_exc *exc_in)
     loop->current = prev;
     coro_aio_future *awaited = loop->awaiting;
     loop->awaiting = NULL;
+    coro__aio_step_end(t, st, out, awaited);
+    coro__aio_unref(&t->fut);
+}
 
+void coro__aio_step_end(aio_task *t, int st, void *out, coro_aio_future *awaited)
+{
+    coro_aio_loop *loop = t->fut.loop;
     char buf[512], a[200], b[200];
     switch (st) {
     case CORO_RETURNED:
@@ -304,7 +308,7 @@ static void step(aio_task *t, const coro_exc *exc_in)
                      coro_aio_future_repr(&t->fut, a, sizeof a));
             soon_error(t, buf);
         } else {
-            if (coro__aio_add_cb(awaited, wakeup, t, true) < 0) {
+            if (coro__aio_add_cb(awaited, coro__aio_task_wakeup, t, true) < 0) {
                 soon_error(t, "out of memory adding a done callback");
                 break;
             }
@@ -324,7 +328,6 @@ static void step(aio_task *t, const coro_exc *exc_in)
     }
     if (t->fut.state != AIO_PENDING)
         unlist_task(t);
-    coro__aio_unref(&t->fut);
 }
 
 void coro__aio_task_step(aio_task *t)
@@ -335,23 +338,31 @@ void coro__aio_task_step(aio_task *t)
         coro_exc e = *t->step_exc;
         free(t->step_exc);
         t->step_exc = NULL;
-        step(t, &e);
+        coro__aio_step(t, &e);
     } else
-        step(t, NULL);
+        coro__aio_step(t, NULL);
 }
 
 /* Task.__wakeup: read the future's outcome (which counts as retrieving its
- * exception) and step with it. */
-static void wakeup(coro_aio_future *fut, void *arg)
+ * exception) and step with it. Reached through a DONE handle, or through an
+ * AIO_R_WAKEUP entry with fut = t->fut_waiter (which a pending task's
+ * wakeup entry always has: only a step changes fut_waiter, and no step of t
+ * runs before its wakeup; NULL would mean that broke, and nothing runs). */
+void coro__aio_task_wakeup(coro_aio_future *fut, void *arg)
 {
     aio_task *t = arg;
-    if (t->fut.state != AIO_PENDING || t->gone)
+    if (t->fut.state != AIO_PENDING || t->gone || fut == NULL)
         return;
+    if (fut->state == AIO_FINISHED && fut->exc == NULL) {
+        fut->log_tb = false; /* what result() does, without its 192-byte exception */
+        coro__aio_step(t, NULL);
+        return;
+    }
     coro_exc e;
     if (coro_aio_future_result(fut, NULL, &e) == CORO_RAISED)
-        step(t, &e);
+        coro__aio_step(t, &e);
     else
-        step(t, NULL);
+        coro__aio_step(t, NULL);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -493,7 +504,7 @@ int coro__aio_throw(coro *self, const coro_exc *e)
     return CORO_THROWN;
 }
 
-int coro__aio_check_await(const char *what, coro **self)
+int coro__aio_check_await_slow(const char *what, coro **self)
 {
     coro_aio_loop *loop = coro__aio_running;
     if (loop == NULL || loop->current == NULL || loop->current->co == NULL)
@@ -507,30 +518,23 @@ int coro__aio_check_await(const char *what, coro **self)
     return CORO_OK;
 }
 
-int coro_aio_await(coro_aio_future *f, void **result)
+int coro__aio_await_end(coro *self, coro_aio_future *f, void **result)
 {
-    coro *self = NULL;
-    if (f == NULL)
-        return coro__aio_fail(CORO_EINVAL, "await: future is NULL");
-    int rc = coro__aio_check_await("await", &self);
-    if (rc < 0)
-        return rc;
-    if (f->state == AIO_PENDING) {
-        coro__aio_running->awaiting = f;
-        rc = coro_yield(self, f, NULL);
-        if (rc != CORO_OK)
-            return rc;
-        if (f->state == AIO_PENDING) {
-            coro_exc e;
-            coro_exc_set(&e, &coro_RuntimeError, "await wasn't used with future");
-            return coro__aio_throw(self, &e);
-        }
-    }
     coro_exc e;
-    if (coro_aio_future_result(f, result, &e) == CORO_RAISED) {
+    if (f->state == AIO_PENDING) {
+        coro_exc_set(&e, &coro_RuntimeError, "await wasn't used with future");
         return coro__aio_throw(self, &e);
     }
+    if (coro_aio_future_result(f, result, &e) == CORO_RAISED)
+        return coro__aio_throw(self, &e);
     return CORO_OK;
+}
+
+int coro_aio_await(coro_aio_future *f, void **result)
+{
+    if (f == NULL)
+        return coro__aio_fail(CORO_EINVAL, "await: future is NULL");
+    return coro__aio_await(f, result);
 }
 
 /* futures._set_result_unless_cancelled */
