@@ -81,8 +81,9 @@ static void usage(FILE *to)
             "%.1f)\n"
             "  --echo-reps N samples per *_echo_rps row, median reported (default %d, 1 to %d)\n"
             "  --echo-time S seconds per echo sample (default %.0f, %.1f to %.0f)\n"
-            "  --only M,...  measure only these metrics of the library's rows and the echo\n"
-            "                rows (no other peers, no rss_per_coroutine_bytes, no CPython)\n"
+            "  --only M,...  measure only these metrics of the library's rows, the aio_*\n"
+            "                rows and the echo rows (no other peers, no\n"
+            "                rss_per_coroutine_bytes, no CPython)\n"
             "scale: N coroutines alive at once, each run to its first yield\n"
             "  (--compact: compact stacks); prints scale_live and scale_rss_bytes\n"
             "After the library's rows come the peers when available: Boost.Context and PCL\n"
@@ -326,7 +327,7 @@ static void add_aio_results(results *r, const options *o)
     const bench_config *cfg = &o->cfg;
 #ifdef CORO_BENCH_HAVE_AIO
     double aio[BENCH_AIO_ROWS];
-    bench_aio(cfg, aio);
+    bench_aio(cfg, NULL, aio);
     for (size_t i = 0; i < BENCH_AIO_ROWS; i++)
         add_result(r, bench_aio_metrics[i], aio[i], bench_aio_units[i]);
     static char peer_names[2][BENCH_AIO_PEER_ROWS][40];
@@ -356,35 +357,41 @@ static void add_aio_results(results *r, const options *o)
 }
 
 /* --only: just the named rows of the library, measured round robin, then
- * the named echo rows. */
+ * the named aio_* rows, then the named echo rows. */
 static void add_only_results(results *r, const options *o)
 {
     const bench_config *cfg = &o->cfg;
     const char *only = o->only;
     const bench_row *measured[ROW_COUNT];
-    size_t n_measured = 0, n_echo = 0;
+    size_t n_measured = 0, n_echo = 0, n_aio = 0;
     for (size_t i = 0; i < ROW_COUNT; i++)
         if (listed(only, rows[i]->metric))
             measured[n_measured++] = rows[i];
 #ifdef CORO_BENCH_HAVE_AIO
+    bool aio[BENCH_AIO_ROWS];
+    for (size_t i = 0; i < BENCH_AIO_ROWS; i++)
+        n_aio += aio[i] = listed(only, bench_aio_metrics[i]);
     bool echo[BENCH_ECHO_ROWS];
     for (size_t i = 0; i < BENCH_ECHO_ROWS; i++)
         n_echo += echo[i] = listed(only, bench_echo_metrics[i]);
 #endif
-    if (n_measured == 0 && n_echo == 0)
+    if (n_measured == 0 && n_aio == 0 && n_echo == 0)
         bad_usage("--only names no row of coro-bench: '%s'", only);
-    if (n_measured == 0) {
-#ifdef CORO_BENCH_HAVE_AIO
-        add_echo_results(r, o, echo);
-#endif
-        return;
+    if (n_measured > 0) {
+        double values[ROW_COUNT];
+        bench_measure(measured, n_measured, cfg, values);
+        coro_stack_pool_trim();
+        for (size_t i = 0; i < n_measured; i++)
+            add_result(r, measured[i]->metric, values[i], "ns");
     }
-    double values[ROW_COUNT];
-    bench_measure(measured, n_measured, cfg, values);
-    coro_stack_pool_trim();
-    for (size_t i = 0; i < n_measured; i++)
-        add_result(r, measured[i]->metric, values[i], "ns");
 #ifdef CORO_BENCH_HAVE_AIO
+    if (n_aio > 0) {
+        double values[BENCH_AIO_ROWS];
+        bench_aio(cfg, aio, values);
+        for (size_t i = 0; i < BENCH_AIO_ROWS; i++)
+            if (aio[i])
+                add_result(r, bench_aio_metrics[i], values[i], bench_aio_units[i]);
+    }
     if (n_echo > 0)
         add_echo_results(r, o, echo);
 #endif

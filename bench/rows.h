@@ -80,8 +80,9 @@ bool bench_find_in_path(const char *name, char *buf, size_t size);
  * aio_mem_per_task_bytes; units "ns", "timers/s", "bytes". */
 extern const char *const bench_aio_metrics[BENCH_AIO_ROWS];
 extern const char *const bench_aio_units[BENCH_AIO_ROWS];
-/* Measures them into values[], in that order; fails the run on error. */
-void bench_aio(const bench_config *cfg, double *values);
+/* Measures them into values[], in that order, only those whose wanted[i]
+ * is set (every row for a NULL wanted); fails the run on error. */
+void bench_aio(const bench_config *cfg, const bool *wanted, double *values);
 /* The rows aio_peers.py prints for one loop. */
 #define BENCH_AIO_PEER_ROWS 6
 /* Runs aio_peers.py for kind "asyncio" or "uvloop": stores the metric names

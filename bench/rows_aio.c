@@ -314,27 +314,30 @@ static double per_op(coro_aio_loop *loop, aio_op op, const bench_config *cfg)
     return m;
 }
 
-void bench_aio(const bench_config *cfg, double *values)
+void bench_aio(const bench_config *cfg, const bool *wanted, double *values)
 {
+    static aio_op const ops[] = {op_sleep0, op_handoff, op_spawn, op_timer_arm};
     handles = malloc(TIMER_BATCH * sizeof *handles);
     if (handles == NULL)
         bench_fail("out of memory");
     coro_aio_loop *loop = new_loop();
-    values[0] = per_op(loop, op_sleep0, cfg);
-    values[1] = per_op(loop, op_handoff, cfg);
-    values[2] = per_op(loop, op_spawn, cfg);
-    values[3] = per_op(loop, op_timer_arm, cfg);
-    double *s = malloc((size_t)cfg->reps * sizeof *s);
-    if (s == NULL)
-        bench_fail("out of memory");
-    for (int i = 0; i < cfg->reps; i++)
-        s[i] = timer_fire(loop);
-    values[4] = median(s, cfg->reps);
-    free(s);
+    for (size_t i = 0; i < sizeof ops / sizeof ops[0]; i++)
+        if (wanted == NULL || wanted[i])
+            values[i] = per_op(loop, ops[i], cfg);
+    if (wanted == NULL || wanted[4]) {
+        double *s = malloc((size_t)cfg->reps * sizeof *s);
+        if (s == NULL)
+            bench_fail("out of memory");
+        for (int i = 0; i < cfg->reps; i++)
+            s[i] = timer_fire(loop);
+        values[4] = median(s, cfg->reps);
+        free(s);
+    }
     coro_aio_loop_close(loop);
     free(handles);
     handles = NULL;
-    values[5] = parked_memory();
+    if (wanted == NULL || wanted[5])
+        values[5] = parked_memory();
 }
 
 /* ---- peers: aio_peers.py under python3 ---------------------------------- */
