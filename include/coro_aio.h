@@ -1108,6 +1108,8 @@ CORO_API int coro_aio_set_resolver_workers(coro_aio_loop *loop, int n);
 /** How many resolver threads the loop has started (0 until a lookup needed
  *  one). Call from the loop's thread. */
 CORO_API int coro_aio_resolver_workers(const coro_aio_loop *loop);
+
+/* ======================================================================== */
 /* Connection and stream exceptions (stream_errors.c)                       */
 /* ======================================================================== */
 
@@ -1160,8 +1162,11 @@ CORO_API extern const coro_exc_type coro_aio_LimitOverrunError;     /* base: Exc
  * Ownership: the task that opened a stream (or, for a server, the
  * connection's task) owns it: it reads, writes, closes and finally gives it
  * back with coro_aio_stream_release. Another task may read while the owner
- * drains, or close the stream to wake a reader; the stream must not be
- * released while another task still uses it.
+ * drains, or close the stream to wake a reader. The owner may also release
+ * the stream while another task waits in a read, drain or wait_closed: the
+ * waiter wakes (a read with ClosedError; drain and wait_closed return as
+ * after a close) and the memory goes when its call returns; that task must
+ * not use the stream after that call.
  *
  * Statuses, for every call below: CORO_OK; CORO_THROWN when an awaiting call
  * reports an exception in the task (in coro_exception(coro_current())),
@@ -1201,7 +1206,9 @@ CORO_API void coro_aio_stream_options_init(coro_aio_stream_options *opt);
  *  coro_aio_getaddrinfo), then tries every address in order: a non-blocking
  *  socket (SOCK_NONBLOCK | SOCK_CLOEXEC, TCP_NODELAY as asyncio sets it),
  *  connect(2), a wait until writable, SO_ERROR.
- *  @param host  a numeric IPv4 / IPv6 address or a host name; not NULL
+ *  @param host  a numeric IPv4 / IPv6 address or a host name; not NULL; ""
+ *               is no host (gaierror, as in Python: only start_server reads
+ *               "" as every interface)
  *  @param port  0..65535
  *  @param opt   NULL for the defaults
  *  @param out   receives the stream (owned by the caller, given back with

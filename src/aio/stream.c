@@ -320,7 +320,9 @@ int coro_aio_stream_read(coro_aio_stream *s, void *buf, size_t n, size_t *got)
     }
     if (s->eof)
         return CORO_OK;
+    s->refs++; /* held while waiting: see coro_aio_stream_readexactly */
     ssize_t r = sock_recv(s, buf, n, "read", &rc);
+    unref(s);
     if (r < 0)
         return rc;
     *got = (size_t)r;
@@ -340,7 +342,7 @@ static int incomplete(size_t got, size_t expected, const char *what)
     return raise_exc(&x, what);
 }
 
-int coro_aio_stream_readexactly(coro_aio_stream *s, void *buf, size_t n, size_t *got)
+static int readexactly(coro_aio_stream *s, void *buf, size_t n, size_t *got)
 {
     if (got == NULL || (buf == NULL && n > 0))
         return coro__aio_fail(CORO_EINVAL, "readexactly: %s is NULL", got == NULL ? "got" : "buf");
@@ -382,6 +384,20 @@ int coro_aio_stream_readexactly(coro_aio_stream *s, void *buf, size_t n, size_t 
     return CORO_OK;
 }
 
+/* A call that may wait holds a reference meanwhile, so that the owner may
+ * release the stream while another task waits in it: the release closes the
+ * socket, the waiter wakes with ClosedError, and the memory goes when it
+ * returns. */
+int coro_aio_stream_readexactly(coro_aio_stream *s, void *buf, size_t n, size_t *got)
+{
+    if (s != NULL)
+        s->refs++;
+    int rc = readexactly(s, buf, n, got);
+    if (s != NULL)
+        unref(s);
+    return rc;
+}
+
 static int overrun(const char *msg, size_t consumed, const char *what)
 {
     coro_exc x;
@@ -395,8 +411,8 @@ static const char too_long[] = "Separator is found, but chunk is longer than lim
 
 /* StreamReader.readuntil, with *consumed = LimitOverrunError.consumed and
  * *why its message (for readline) when it overruns. */
-static int until(coro_aio_stream *s, const void *sep, size_t seplen, void *buf, size_t cap,
-                 size_t *len, const char *what, size_t *consumed, const char **why)
+static int until_in(coro_aio_stream *s, const void *sep, size_t seplen, void *buf, size_t cap,
+                    size_t *len, const char *what, size_t *consumed, const char **why)
 {
     *len = 0;
     int rc = check_stream(s, what);
@@ -439,6 +455,20 @@ static int until(coro_aio_stream *s, const void *sep, size_t seplen, void *buf, 
     *len = isep + seplen;
     consume(s, isep + seplen);
     return CORO_OK;
+}
+
+/* until_in holding a reference (see coro_aio_stream_readexactly). readline
+ * touches s after it only for LimitOverrunError, which no wait precedes
+ * once the stream is released (a recv on the closed socket fails first). */
+static int until(coro_aio_stream *s, const void *sep, size_t seplen, void *buf, size_t cap,
+                 size_t *len, const char *what, size_t *consumed, const char **why)
+{
+    if (s != NULL)
+        s->refs++;
+    int rc = until_in(s, sep, seplen, buf, cap, len, what, consumed, why);
+    if (s != NULL)
+        unref(s);
+    return rc;
 }
 
 int coro_aio_stream_readuntil(coro_aio_stream *s, const void *sep, size_t seplen, void *buf,
@@ -648,13 +678,13 @@ int coro_aio_stream_drain(coro_aio_stream *s)
     coro_aio_future *f = add_drainer(s);
     if (f == NULL)
         return coro__aio_fail(CORO_ENOMEM, "drain: out of memory");
+    s->refs++; /* held while waiting: see coro_aio_stream_readexactly */
     rc = coro_aio_await(f, NULL);
     coro_aio_future_release(f);
-    if (rc != CORO_OK)
-        return rc;
-    if (s->err != 0)
-        return raise_err(s, "drain");
-    return CORO_OK;
+    if (rc == CORO_OK && s->err != 0)
+        rc = raise_err(s, "drain");
+    unref(s);
+    return rc;
 }
 
 int coro_aio_stream_write_eof(coro_aio_stream *s)
@@ -693,11 +723,13 @@ int coro_aio_stream_wait_closed(coro_aio_stream *s)
     if (rc < 0)
         return rc;
     coro_aio_future *f = coro__aio_ref(s->closed_fut);
+    s->refs++; /* held while waiting: see coro_aio_stream_readexactly */
     rc = coro_aio_await(f, NULL);
     coro__aio_unref(f);
-    if (rc != CORO_OK)
-        return rc;
-    return s->err != 0 ? raise_err(s, "wait_closed") : CORO_OK;
+    if (rc == CORO_OK && s->err != 0)
+        rc = raise_err(s, "wait_closed");
+    unref(s);
+    return rc;
 }
 
 bool coro_aio_stream_is_closing(const coro_aio_stream *s)
@@ -798,8 +830,8 @@ int coro__aio_resolve(const char *host, int port, int family, bool passive, stru
     hints.ai_socktype = SOCK_STREAM;
     hints.ai_protocol = IPPROTO_TCP;
     hints.ai_flags = AI_NUMERICSERV | (passive ? AI_PASSIVE : 0);
-    if (host != NULL && host[0] == '\0')
-        host = NULL;
+    if (passive && host != NULL && host[0] == '\0')
+        host = NULL; /* start_server's "every interface"; open_connection("") is a gaierror */
     coro *self = NULL;
     coro_aio_loop *loop = coro__aio_running;
     if (loop != NULL && loop->current != NULL && coro__aio_check_await(what, &self) == CORO_OK)
