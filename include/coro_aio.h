@@ -1326,8 +1326,9 @@ CORO_API void coro_aio_server_release(coro_aio_server *srv);
  *  CancelledError, TimeoutError (from an enclosing timeout) or ClosedError
  *  (the stream was closed by another task while this one waited; asyncio
  *  returns b'' there); nothing is consumed when the wait is interrupted.
- *  CORO_EINVAL for NULL arguments, after close, or outside a task when it
- *  would have to wait; CORO_EBUSY when another task already waits to read
+ *  CORO_EINVAL for NULL arguments, n over PTRDIFF_MAX (a negative length
+ *  converted to size_t), after close, or outside a task when it would have
+ *  to wait; CORO_EBUSY when another task already waits to read
  *  ("read() called while another coroutine is already waiting for incoming
  *  data"). */
 CORO_API int coro_aio_stream_read(coro_aio_stream *s, void *buf, size_t n, size_t *got);
@@ -1378,9 +1379,10 @@ CORO_API bool coro_aio_stream_at_eof(const coro_aio_stream *s);
  *  stream's buffer and flushed by a background task. After a connection
  *  error the data is dropped silently (asyncio ignores writes to a lost
  *  connection); drain reports the error.
- *  @return CORO_OK; CORO_EINVAL for NULL s, NULL data with n > 0, after
- *  close, or after write_eof ("Cannot call write() after write_eof()");
- *  CORO_ENOMEM when the rest could not be buffered. */
+ *  @return CORO_OK; CORO_EINVAL for NULL s, NULL data with n > 0, n over
+ *  PTRDIFF_MAX (a negative length converted to size_t: nothing is sent),
+ *  after close, or after write_eof ("Cannot call write() after
+ *  write_eof()"); CORO_ENOMEM when the rest could not be buffered. */
 CORO_API int coro_aio_stream_write(coro_aio_stream *s, const void *data, size_t n);
 
 /** `await writer.drain()` in the running task: returns at once unless the

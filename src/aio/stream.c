@@ -192,6 +192,18 @@ static int lose(coro_aio_stream *s, int err, const char *what)
     return raise_err(s, what);
 }
 
+/* A byte count no buffer can have: a negative length converted to size_t.
+ * Refused before recv / send would run past the caller's buffer. */
+static int check_count(size_t n, const char *what)
+{
+    if (n > (size_t)PTRDIFF_MAX)
+        return coro__aio_fail(CORO_EINVAL,
+                              "%s: n is %zu, over PTRDIFF_MAX (a negative length converted "
+                              "to size_t?)",
+                              what, n);
+    return CORO_OK;
+}
+
 static int check_stream(const coro_aio_stream *s, const char *what)
 {
     if (s == NULL)
@@ -305,6 +317,8 @@ int coro_aio_stream_read(coro_aio_stream *s, void *buf, size_t n, size_t *got)
         return coro__aio_fail(CORO_EINVAL, "read: %s is NULL", got == NULL ? "got" : "buf");
     *got = 0;
     int rc = check_stream(s, "read");
+    if (rc == CORO_OK)
+        rc = check_count(n, "read");
     if (rc < 0)
         return rc;
     if (s->err)
@@ -348,6 +362,8 @@ static int readexactly(coro_aio_stream *s, void *buf, size_t n, size_t *got)
         return coro__aio_fail(CORO_EINVAL, "readexactly: %s is NULL", got == NULL ? "got" : "buf");
     *got = 0;
     int rc = check_stream(s, "readexactly");
+    if (rc == CORO_OK)
+        rc = check_count(n, "readexactly");
     if (rc < 0)
         return rc;
     if (s->err)
@@ -534,6 +550,11 @@ static int wbuf_add(coro_aio_stream *s, const unsigned char *p, size_t n)
             s->wstart = 0;
         }
         if (s->wcap - s->wlen < n) {
+            if (n > SIZE_MAX / 2 - s->wlen) /* the doubling below would wrap around */
+                return coro__aio_fail(CORO_ENOMEM,
+                                      "write: %zu bytes buffered and %zu more do not fit in "
+                                      "memory",
+                                      s->wlen, n);
             size_t cap = s->wcap ? s->wcap : 4096;
             while (cap - s->wlen < n)
                 cap *= 2;
@@ -624,6 +645,8 @@ int coro_aio_stream_write(coro_aio_stream *s, const void *data, size_t n)
     if (data == NULL && n > 0)
         return coro__aio_fail(CORO_EINVAL, "write: data is NULL");
     int rc = check_stream(s, "write");
+    if (rc == CORO_OK)
+        rc = check_count(n, "write");
     if (rc < 0)
         return rc;
     if (s->eof_wanted)

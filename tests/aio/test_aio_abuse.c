@@ -268,7 +268,7 @@ enum { W_READ, W_EXACTLY, W_LINE, W_UNTIL, W_DRAIN, W_WAIT_CLOSED };
  * under it; asyncio's reader would see EOF), drain and wait_closed return
  * as asyncio's do when connection_lost(None) resolves their futures. */
 static const char *const release_want[] = {"ClosedError", "ClosedError", "ClosedError",
-                                           "ClosedError", "ok", "ok"};
+                                           "ClosedError", "ok",          "ok"};
 
 static coro_aio_stream *shared;
 static int waiter_op;
@@ -559,6 +559,12 @@ static void *flood_main(coro *self, void *arg)
      * less than 64 MB on any Linux. */
     tr_add(&tr, "stalled %s, bounded %s", flooded == a ? "yes" : "no",
            flooded < ((size_t)64 << 20) ? "yes" : "no");
+    /* A count no buffer could follow (PTRDIFF_MAX bytes) while data is buffered:
+     * refused before anything is copied. */
+    static char one;
+    int rc = coro_aio_stream_write(flood_s, &one, (size_t)PTRDIFF_MAX);
+    tr_add(&tr, "absurd write %s %s", coro_err_name(rc),
+           strstr(coro_aio_last_error(), "do not fit in memory") ? "(do not fit)" : "");
     coro_aio_future_cancel(t, NULL);
     coro_aio_await(t, NULL);
     coro_aio_future_release(t);
@@ -572,7 +578,8 @@ static void *flood_main(coro *self, void *arg)
 START_TEST(test_flood_a_deaf_handler)
 {
     ck_assert_int_eq(run(flood_main, NULL), CORO_OK);
-    ck_assert_str_eq(tr.buf, "stalled yes, bounded yes; flooder drain CancelledError");
+    ck_assert_str_eq(tr.buf, "stalled yes, bounded yes; absurd write ENOMEM (do not fit); "
+                             "flooder drain CancelledError");
 }
 END_TEST
 
@@ -686,6 +693,10 @@ static void *zero_main(coro *self, void *arg)
     tr_add(&tr, "cap < sep: %s", st(coro_aio_stream_readuntil(s, "abc", 3, b, 2, &n)));
     tr_add(&tr, "NULL buf: %s", st(coro_aio_stream_read(s, NULL, 1, &n)));
     tr_add(&tr, "NULL data: %s", st(coro_aio_stream_write(s, NULL, 1)));
+    ssize_t bad = -1; /* read(2)'s failure passed on as a length */
+    tr_add(&tr, "write -1: %s", st(coro_aio_stream_write(s, b, (size_t)bad)));
+    tr_add(&tr, "read -1: %s", st(coro_aio_stream_read(s, b, (size_t)bad, &n)));
+    tr_add(&tr, "readexactly -1: %s", st(coro_aio_stream_readexactly(s, b, (size_t)bad, &n)));
     coro_aio_stream_write_eof(s);
     tr_add(&tr, "write after eof: %s", st(coro_aio_stream_write(s, "x", 1)));
     tr_add(&tr, "write_eof again: %s", st(coro_aio_stream_write_eof(s)));
@@ -713,6 +724,12 @@ START_TEST(test_zero_lengths_and_wrong_states)
                      "bytes); "
                      "NULL buf: EINVAL: read: buf is NULL; "
                      "NULL data: EINVAL: write: data is NULL; "
+                     "write -1: EINVAL: write: n is 18446744073709551615, over PTRDIFF_MAX (a "
+                     "negative length converted to size_t?); "
+                     "read -1: EINVAL: read: n is 18446744073709551615, over PTRDIFF_MAX (a "
+                     "negative length converted to size_t?); "
+                     "readexactly -1: EINVAL: readexactly: n is 18446744073709551615, over "
+                     "PTRDIFF_MAX (a negative length converted to size_t?); "
                      "write after eof: EINVAL: write: Cannot call write() after write_eof(); "
                      "write_eof again: ok; "
                      "read after close: EINVAL: read: the stream is closed; "
@@ -773,8 +790,7 @@ END_TEST
 static void *forever_task(coro *self, void *arg)
 {
     (void)self;
-    tr_add(&tr, "%s serve_forever %s", (const char *)arg,
-           st(coro_aio_server_serve_forever(srv)));
+    tr_add(&tr, "%s serve_forever %s", (const char *)arg, st(coro_aio_server_serve_forever(srv)));
     return NULL;
 }
 
@@ -1054,7 +1070,7 @@ static void *lookup_flood_main(coro *self, void *arg)
     for (int i = 0; i < LOOKUPS; i++)
         coro_aio_future_release(t[i]);
     atomic_store(&gate_open, true); /* else close would wait forever */
-    return NULL; /* the loop closes with lookups in progress (and queued) */
+    return NULL;                    /* the loop closes with lookups in progress (and queued) */
 }
 
 /* Many lookups queued behind two threads, cancelled (or left pending), and
