@@ -1166,7 +1166,10 @@ CORO_API extern const coro_exc_type coro_aio_LimitOverrunError;     /* base: Exc
  * the stream while another task waits in a read, drain or wait_closed: the
  * waiter wakes (a read with ClosedError; drain and wait_closed return as
  * after a close) and the memory goes when its call returns; that task must
- * not use the stream after that call.
+ * not use the stream after that call. A stream belongs to the loop that
+ * opened it: a call that would wait in a task of another loop is CORO_EINVAL
+ * ("the stream belongs to another event loop"; asyncio's RuntimeError "got
+ * Future attached to a different loop").
  *
  * Statuses, for every call below: CORO_OK; CORO_THROWN when an awaiting call
  * reports an exception in the task (in coro_exception(coro_current())),

@@ -213,6 +213,19 @@ static int check_stream(const coro_aio_stream *s, const char *what)
     return CORO_OK;
 }
 
+/* A task of another loop must not wait on the stream: the fd would be
+ * registered with that loop's poller, which the stream's close never tells
+ * (asyncio: "got Future attached to a different loop"). */
+static int check_loop(const coro_aio_stream *s, const char *what)
+{
+    if (s->loop != coro__aio_running)
+        return coro__aio_fail(CORO_EINVAL,
+                              "%s: the stream belongs to another event loop (Task got Future "
+                              "attached to a different loop)",
+                              what);
+    return CORO_OK;
+}
+
 /* Waits until the socket is readable; the caller saw EAGAIN. */
 static int wait_in(coro_aio_stream *s, const char *what)
 {
@@ -223,6 +236,8 @@ static int wait_in(coro_aio_stream *s, const char *what)
                               what);
     coro *self = NULL;
     int rc = coro__aio_check_await(what, &self);
+    if (rc == CORO_OK)
+        rc = check_loop(s, what);
     if (rc < 0)
         return rc;
     coro_aio_fd_clear_ready(s->loop, s->fd, CORO_AIO_FD_READ);
@@ -696,6 +711,8 @@ int coro_aio_stream_drain(coro_aio_stream *s)
         return CORO_OK;
     coro *self = NULL;
     int rc = coro__aio_check_await("drain", &self);
+    if (rc == CORO_OK)
+        rc = check_loop(s, "drain");
     if (rc < 0)
         return rc;
     coro_aio_future *f = add_drainer(s);
@@ -743,6 +760,8 @@ int coro_aio_stream_wait_closed(coro_aio_stream *s)
         return coro__aio_fail(CORO_EINVAL, "wait_closed: stream is NULL");
     coro *self = NULL;
     int rc = coro__aio_check_await("wait_closed", &self);
+    if (rc == CORO_OK)
+        rc = check_loop(s, "wait_closed");
     if (rc < 0)
         return rc;
     coro_aio_future *f = coro__aio_ref(s->closed_fut);

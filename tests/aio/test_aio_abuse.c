@@ -984,6 +984,72 @@ START_TEST(test_misuse_outside_a_task)
 }
 END_TEST
 
+static coro_aio_stream *foreign;
+static int foreign_port;
+
+static void *foreign_open(coro *self, void *arg)
+{
+    (void)self;
+    (void)arg;
+    tr_add(&tr, "A open %s",
+           st(coro_aio_open_connection("127.0.0.1", foreign_port, NULL, &foreign)));
+    return NULL;
+}
+
+static void *foreign_use(coro *self, void *arg)
+{
+    (void)self;
+    (void)arg;
+    static char big[8 << 20];
+    char b[8];
+    size_t g;
+    tr_add(&tr, "B read %s", st(coro_aio_stream_read(foreign, b, sizeof b, &g)));
+    coro_aio_stream_write(foreign, big, sizeof big); /* nobody reads: paused */
+    tr_add(&tr, "B drain %s", st(coro_aio_stream_drain(foreign)));
+    tr_add(&tr, "B wait_closed %s", st(coro_aio_stream_wait_closed(foreign)));
+    return NULL;
+}
+
+/* A stream opened in loop A, waited on by a task of loop B (same thread):
+ * Python raises RuntimeError "Task ... got Future ... attached to a
+ * different loop"; here a clear EINVAL, and loop B's poller never learns
+ * the fd (a stale registration would hide the next fd of that number). */
+START_TEST(test_stream_of_another_loop)
+{
+    int lfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    struct sockaddr_in a;
+    memset(&a, 0, sizeof a);
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t alen = sizeof a;
+    ck_assert_int_eq(bind(lfd, (struct sockaddr *)&a, sizeof a), 0);
+    ck_assert_int_eq(listen(lfd, 4), 0);
+    getsockname(lfd, (struct sockaddr *)&a, &alen);
+    foreign_port = ntohs(a.sin_port);
+    coro_aio_loop *la = new_loop(CORO_AIO_CLOCK_VIRTUAL), *lb = new_loop(CORO_AIO_CLOCK_VIRTUAL);
+    coro_aio_future *t = coro_aio_create_task(la, foreign_open, NULL, NULL);
+    ck_assert_int_eq(coro_aio_run_until_complete(la, t, NULL, NULL), CORO_OK);
+    coro_aio_future_release(t);
+    t = coro_aio_create_task(lb, foreign_use, NULL, NULL);
+    ck_assert_int_eq(coro_aio_run_until_complete(lb, t, NULL, NULL), CORO_OK);
+    coro_aio_future_release(t);
+    coro_aio_stream_release(foreign);
+    ck_assert_int_eq(coro_aio_loop_close(la), CORO_OK);
+    ck_assert_int_eq(coro_aio_loop_close(lb), CORO_OK);
+    close(lfd);
+    ck_assert_str_eq(tr.buf, "A open ok; "
+                             "B read EINVAL: read: the stream belongs to another event loop (Task "
+                             "got Future attached to a different loop); "
+                             "B drain EINVAL: drain: the stream belongs to another event loop "
+                             "(Task got Future attached to a different loop); "
+                             "B wait_closed EINVAL: wait_closed: the stream belongs to another "
+                             "event loop (Task got Future attached to a different loop); "
+                             /* the write started a flusher in loop A, which never ran again */
+                             "handler: Task was destroyed but it is pending! <Task pending "
+                             "name='stream-flush'>");
+}
+END_TEST
+
 /* ------------------------------------------------------------------------ */
 /* The resolver                                                             */
 /* ------------------------------------------------------------------------ */
@@ -1197,6 +1263,7 @@ int main(void)
     tcase_add_test(tc, test_loop_closed_under_a_server);
     tcase_add_test(tc, test_misuse_in_a_task);
     tcase_add_test(tc, test_misuse_outside_a_task);
+    tcase_add_test(tc, test_stream_of_another_loop);
     tcase_add_test(tc, test_very_long_host_names);
     tcase_add_loop_test(tc, test_lookup_flood_then_close, 0, 2);
     tcase_add_test(tc, test_signals_while_loops_close);
