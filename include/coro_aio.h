@@ -79,7 +79,9 @@ enum {
     CORO_AIO_CLOCK_MONOTONIC = 0,
     /** A virtual clock that starts at 0 and, when nothing is ready, jumps to
      *  the next timer's deadline instead of sleeping (trio's MockClock with
-     *  autojump). For deterministic tests of timeouts. */
+     *  autojump). For deterministic tests of timeouts. Not for real I/O: a
+     *  timeout around work that finishes in real time (a remote peer, a DNS
+     *  lookup, a to_thread call) expires at once, the clock jumping to it. */
     CORO_AIO_CLOCK_VIRTUAL = 1
 };
 
