@@ -79,7 +79,9 @@ enum {
     CORO_AIO_CLOCK_MONOTONIC = 0,
     /** A virtual clock that starts at 0 and, when nothing is ready, jumps to
      *  the next timer's deadline instead of sleeping (trio's MockClock with
-     *  autojump). For deterministic tests of timeouts. */
+     *  autojump). For deterministic tests of timeouts. Not for real I/O: a
+     *  timeout around work that finishes in real time (a remote peer, a DNS
+     *  lookup, a to_thread call) expires at once, the clock jumping to it. */
     CORO_AIO_CLOCK_VIRTUAL = 1
 };
 
@@ -1108,6 +1110,8 @@ CORO_API int coro_aio_set_resolver_workers(coro_aio_loop *loop, int n);
 /** How many resolver threads the loop has started (0 until a lookup needed
  *  one). Call from the loop's thread. */
 CORO_API int coro_aio_resolver_workers(const coro_aio_loop *loop);
+
+/* ======================================================================== */
 /* Connection and stream exceptions (stream_errors.c)                       */
 /* ======================================================================== */
 
@@ -1160,8 +1164,14 @@ CORO_API extern const coro_exc_type coro_aio_LimitOverrunError;     /* base: Exc
  * Ownership: the task that opened a stream (or, for a server, the
  * connection's task) owns it: it reads, writes, closes and finally gives it
  * back with coro_aio_stream_release. Another task may read while the owner
- * drains, or close the stream to wake a reader; the stream must not be
- * released while another task still uses it.
+ * drains, or close the stream to wake a reader. The owner may also release
+ * the stream while another task waits in a read, drain or wait_closed: the
+ * waiter wakes (a read with ClosedError; drain and wait_closed return as
+ * after a close) and the memory goes when its call returns; that task must
+ * not use the stream after that call. A stream belongs to the loop that
+ * opened it: a call that would wait in a task of another loop is CORO_EINVAL
+ * ("the stream belongs to another event loop"; asyncio's RuntimeError "got
+ * Future attached to a different loop").
  *
  * Statuses, for every call below: CORO_OK; CORO_THROWN when an awaiting call
  * reports an exception in the task (in coro_exception(coro_current())),
@@ -1201,7 +1211,9 @@ CORO_API void coro_aio_stream_options_init(coro_aio_stream_options *opt);
  *  coro_aio_getaddrinfo), then tries every address in order: a non-blocking
  *  socket (SOCK_NONBLOCK | SOCK_CLOEXEC, TCP_NODELAY as asyncio sets it),
  *  connect(2), a wait until writable, SO_ERROR.
- *  @param host  a numeric IPv4 / IPv6 address or a host name; not NULL
+ *  @param host  a numeric IPv4 / IPv6 address or a host name; not NULL; ""
+ *               is no host (gaierror, as in Python: only start_server reads
+ *               "" as every interface)
  *  @param port  0..65535
  *  @param opt   NULL for the defaults
  *  @param out   receives the stream (owned by the caller, given back with
@@ -1319,8 +1331,9 @@ CORO_API void coro_aio_server_release(coro_aio_server *srv);
  *  CancelledError, TimeoutError (from an enclosing timeout) or ClosedError
  *  (the stream was closed by another task while this one waited; asyncio
  *  returns b'' there); nothing is consumed when the wait is interrupted.
- *  CORO_EINVAL for NULL arguments, after close, or outside a task when it
- *  would have to wait; CORO_EBUSY when another task already waits to read
+ *  CORO_EINVAL for NULL arguments, n over PTRDIFF_MAX (a negative length
+ *  converted to size_t), after close, or outside a task when it would have
+ *  to wait; CORO_EBUSY when another task already waits to read
  *  ("read() called while another coroutine is already waiting for incoming
  *  data"). */
 CORO_API int coro_aio_stream_read(coro_aio_stream *s, void *buf, size_t n, size_t *got);
@@ -1371,9 +1384,10 @@ CORO_API bool coro_aio_stream_at_eof(const coro_aio_stream *s);
  *  stream's buffer and flushed by a background task. After a connection
  *  error the data is dropped silently (asyncio ignores writes to a lost
  *  connection); drain reports the error.
- *  @return CORO_OK; CORO_EINVAL for NULL s, NULL data with n > 0, after
- *  close, or after write_eof ("Cannot call write() after write_eof()");
- *  CORO_ENOMEM when the rest could not be buffered. */
+ *  @return CORO_OK; CORO_EINVAL for NULL s, NULL data with n > 0, n over
+ *  PTRDIFF_MAX (a negative length converted to size_t: nothing is sent),
+ *  after close, or after write_eof ("Cannot call write() after
+ *  write_eof()"); CORO_ENOMEM when the rest could not be buffered. */
 CORO_API int coro_aio_stream_write(coro_aio_stream *s, const void *data, size_t n);
 
 /** `await writer.drain()` in the running task: returns at once unless the

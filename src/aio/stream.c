@@ -192,12 +192,37 @@ static int lose(coro_aio_stream *s, int err, const char *what)
     return raise_err(s, what);
 }
 
+/* A byte count no buffer can have: a negative length converted to size_t.
+ * Refused before recv / send would run past the caller's buffer. */
+static int check_count(size_t n, const char *what)
+{
+    if (n > (size_t)PTRDIFF_MAX)
+        return coro__aio_fail(CORO_EINVAL,
+                              "%s: n is %zu, over PTRDIFF_MAX (a negative length converted "
+                              "to size_t?)",
+                              what, n);
+    return CORO_OK;
+}
+
 static int check_stream(const coro_aio_stream *s, const char *what)
 {
     if (s == NULL)
         return coro__aio_fail(CORO_EINVAL, "%s: stream is NULL", what);
     if (s->closing)
         return coro__aio_fail(CORO_EINVAL, "%s: the stream is closed", what);
+    return CORO_OK;
+}
+
+/* A task of another loop must not wait on the stream: the fd would be
+ * registered with that loop's poller, which the stream's close never tells
+ * (asyncio: "got Future attached to a different loop"). */
+static int check_loop(const coro_aio_stream *s, const char *what)
+{
+    if (s->loop != coro__aio_running)
+        return coro__aio_fail(CORO_EINVAL,
+                              "%s: the stream belongs to another event loop (Task got Future "
+                              "attached to a different loop)",
+                              what);
     return CORO_OK;
 }
 
@@ -211,6 +236,8 @@ static int wait_in(coro_aio_stream *s, const char *what)
                               what);
     coro *self = NULL;
     int rc = coro__aio_check_await(what, &self);
+    if (rc == CORO_OK)
+        rc = check_loop(s, what);
     if (rc < 0)
         return rc;
     coro_aio_fd_clear_ready(s->loop, s->fd, CORO_AIO_FD_READ);
@@ -305,6 +332,8 @@ int coro_aio_stream_read(coro_aio_stream *s, void *buf, size_t n, size_t *got)
         return coro__aio_fail(CORO_EINVAL, "read: %s is NULL", got == NULL ? "got" : "buf");
     *got = 0;
     int rc = check_stream(s, "read");
+    if (rc == CORO_OK)
+        rc = check_count(n, "read");
     if (rc < 0)
         return rc;
     if (s->err)
@@ -320,7 +349,9 @@ int coro_aio_stream_read(coro_aio_stream *s, void *buf, size_t n, size_t *got)
     }
     if (s->eof)
         return CORO_OK;
+    s->refs++; /* held while waiting: see coro_aio_stream_readexactly */
     ssize_t r = sock_recv(s, buf, n, "read", &rc);
+    unref(s);
     if (r < 0)
         return rc;
     *got = (size_t)r;
@@ -340,12 +371,14 @@ static int incomplete(size_t got, size_t expected, const char *what)
     return raise_exc(&x, what);
 }
 
-int coro_aio_stream_readexactly(coro_aio_stream *s, void *buf, size_t n, size_t *got)
+static int readexactly(coro_aio_stream *s, void *buf, size_t n, size_t *got)
 {
     if (got == NULL || (buf == NULL && n > 0))
         return coro__aio_fail(CORO_EINVAL, "readexactly: %s is NULL", got == NULL ? "got" : "buf");
     *got = 0;
     int rc = check_stream(s, "readexactly");
+    if (rc == CORO_OK)
+        rc = check_count(n, "readexactly");
     if (rc < 0)
         return rc;
     if (s->err)
@@ -382,6 +415,20 @@ int coro_aio_stream_readexactly(coro_aio_stream *s, void *buf, size_t n, size_t 
     return CORO_OK;
 }
 
+/* A call that may wait holds a reference meanwhile, so that the owner may
+ * release the stream while another task waits in it: the release closes the
+ * socket, the waiter wakes with ClosedError, and the memory goes when it
+ * returns. */
+int coro_aio_stream_readexactly(coro_aio_stream *s, void *buf, size_t n, size_t *got)
+{
+    if (s != NULL)
+        s->refs++;
+    int rc = readexactly(s, buf, n, got);
+    if (s != NULL)
+        unref(s);
+    return rc;
+}
+
 static int overrun(const char *msg, size_t consumed, const char *what)
 {
     coro_exc x;
@@ -395,8 +442,8 @@ static const char too_long[] = "Separator is found, but chunk is longer than lim
 
 /* StreamReader.readuntil, with *consumed = LimitOverrunError.consumed and
  * *why its message (for readline) when it overruns. */
-static int until(coro_aio_stream *s, const void *sep, size_t seplen, void *buf, size_t cap,
-                 size_t *len, const char *what, size_t *consumed, const char **why)
+static int until_in(coro_aio_stream *s, const void *sep, size_t seplen, void *buf, size_t cap,
+                    size_t *len, const char *what, size_t *consumed, const char **why)
 {
     *len = 0;
     int rc = check_stream(s, what);
@@ -439,6 +486,20 @@ static int until(coro_aio_stream *s, const void *sep, size_t seplen, void *buf, 
     *len = isep + seplen;
     consume(s, isep + seplen);
     return CORO_OK;
+}
+
+/* until_in holding a reference (see coro_aio_stream_readexactly). readline
+ * touches s after it only for LimitOverrunError, which no wait precedes
+ * once the stream is released (a recv on the closed socket fails first). */
+static int until(coro_aio_stream *s, const void *sep, size_t seplen, void *buf, size_t cap,
+                 size_t *len, const char *what, size_t *consumed, const char **why)
+{
+    if (s != NULL)
+        s->refs++;
+    int rc = until_in(s, sep, seplen, buf, cap, len, what, consumed, why);
+    if (s != NULL)
+        unref(s);
+    return rc;
 }
 
 int coro_aio_stream_readuntil(coro_aio_stream *s, const void *sep, size_t seplen, void *buf,
@@ -504,6 +565,11 @@ static int wbuf_add(coro_aio_stream *s, const unsigned char *p, size_t n)
             s->wstart = 0;
         }
         if (s->wcap - s->wlen < n) {
+            if (n > SIZE_MAX / 2 - s->wlen) /* the doubling below would wrap around */
+                return coro__aio_fail(CORO_ENOMEM,
+                                      "write: %zu bytes buffered and %zu more do not fit in "
+                                      "memory",
+                                      s->wlen, n);
             size_t cap = s->wcap ? s->wcap : 4096;
             while (cap - s->wlen < n)
                 cap *= 2;
@@ -594,6 +660,8 @@ int coro_aio_stream_write(coro_aio_stream *s, const void *data, size_t n)
     if (data == NULL && n > 0)
         return coro__aio_fail(CORO_EINVAL, "write: data is NULL");
     int rc = check_stream(s, "write");
+    if (rc == CORO_OK)
+        rc = check_count(n, "write");
     if (rc < 0)
         return rc;
     if (s->eof_wanted)
@@ -643,18 +711,20 @@ int coro_aio_stream_drain(coro_aio_stream *s)
         return CORO_OK;
     coro *self = NULL;
     int rc = coro__aio_check_await("drain", &self);
+    if (rc == CORO_OK)
+        rc = check_loop(s, "drain");
     if (rc < 0)
         return rc;
     coro_aio_future *f = add_drainer(s);
     if (f == NULL)
         return coro__aio_fail(CORO_ENOMEM, "drain: out of memory");
+    s->refs++; /* held while waiting: see coro_aio_stream_readexactly */
     rc = coro_aio_await(f, NULL);
     coro_aio_future_release(f);
-    if (rc != CORO_OK)
-        return rc;
-    if (s->err != 0)
-        return raise_err(s, "drain");
-    return CORO_OK;
+    if (rc == CORO_OK && s->err != 0)
+        rc = raise_err(s, "drain");
+    unref(s);
+    return rc;
 }
 
 int coro_aio_stream_write_eof(coro_aio_stream *s)
@@ -690,14 +760,18 @@ int coro_aio_stream_wait_closed(coro_aio_stream *s)
         return coro__aio_fail(CORO_EINVAL, "wait_closed: stream is NULL");
     coro *self = NULL;
     int rc = coro__aio_check_await("wait_closed", &self);
+    if (rc == CORO_OK)
+        rc = check_loop(s, "wait_closed");
     if (rc < 0)
         return rc;
     coro_aio_future *f = coro__aio_ref(s->closed_fut);
+    s->refs++; /* held while waiting: see coro_aio_stream_readexactly */
     rc = coro_aio_await(f, NULL);
     coro__aio_unref(f);
-    if (rc != CORO_OK)
-        return rc;
-    return s->err != 0 ? raise_err(s, "wait_closed") : CORO_OK;
+    if (rc == CORO_OK && s->err != 0)
+        rc = raise_err(s, "wait_closed");
+    unref(s);
+    return rc;
 }
 
 bool coro_aio_stream_is_closing(const coro_aio_stream *s)
@@ -798,8 +872,8 @@ int coro__aio_resolve(const char *host, int port, int family, bool passive, stru
     hints.ai_socktype = SOCK_STREAM;
     hints.ai_protocol = IPPROTO_TCP;
     hints.ai_flags = AI_NUMERICSERV | (passive ? AI_PASSIVE : 0);
-    if (host != NULL && host[0] == '\0')
-        host = NULL;
+    if (passive && host != NULL && host[0] == '\0')
+        host = NULL; /* start_server's "every interface"; open_connection("") is a gaierror */
     coro *self = NULL;
     coro_aio_loop *loop = coro__aio_running;
     if (loop != NULL && loop->current != NULL && coro__aio_check_await(what, &self) == CORO_OK)
