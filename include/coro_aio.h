@@ -1246,7 +1246,9 @@ CORO_API int coro_aio_open_unix_connection(const char *path,
  *  of a new task per accepted connection, with self that task's coroutine.
  *  The stream belongs to the task: when fn returns or raises, the stream is
  *  closed if still open (buffered data is still flushed in the background)
- *  and given back; fn must not release it. An exception escaping fn is
+ *  and given back. fn may close it itself, or release it (which aborts it
+ *  if still open, as for any stream); either way the server's cleanup
+ *  after fn stays safe. An exception escaping fn is
  *  reported as the task's, as asyncio reports it ("Task exception was never
  *  retrieved"). The return value is the task's result. */
 typedef void *(*coro_aio_connection_fn)(coro *self, coro_aio_stream *s, void *arg);
@@ -1445,7 +1447,10 @@ CORO_API int coro_aio_stream_fd(const coro_aio_stream *s);
 /** Gives the stream back. If it was not closed it is aborted
  *  (transport.abort(): buffered data dropped, socket closed now); a close
  *  whose flush is still running finishes first, then the memory goes. NULL
- *  is ignored. May be called after the loop was closed. */
+ *  is ignored. May be called after the loop was closed. Release a stream
+ *  once: for a connection handler's stream, a second release is refused
+ *  (CORO_EINVAL in coro_aio_last_error, nothing happens); for a stream from
+ *  open_connection the memory may be gone after the first. */
 CORO_API void coro_aio_stream_release(coro_aio_stream *s);
 
 /* ======================================================================== */

@@ -82,8 +82,11 @@ static void conn_done(void *arg)
 {
     conn *c = arg;
     coro_aio_server *srv = c->srv;
-    coro_aio_stream_close(c->s); /* a buffered tail is still flushed */
-    coro_aio_stream_release(c->s);
+    if (!c->s->released) { /* the handler may have released it itself */
+        coro_aio_stream_close(c->s); /* a buffered tail is still flushed */
+        coro_aio_stream_release(c->s);
+    }
+    coro__aio_stream_unref(c->s); /* serve_one's reference */
     free(c);
     srv->active--;
     maybe_closed(srv);
@@ -102,6 +105,8 @@ static void *conn_main(coro *self, void *arg)
 static void serve_one(coro_aio_server *srv, int fd)
 {
     coro_aio_stream *s = coro__aio_stream_new(srv->loop, fd, &srv->opt);
+    if (s != NULL)
+        s->refs++; /* the server's, dropped by conn_done: see stream_int.h */
     conn *c = s != NULL ? malloc(sizeof *c) : NULL;
     coro_aio_future *t = NULL;
     if (c != NULL) {
@@ -112,6 +117,8 @@ static void serve_one(coro_aio_server *srv, int fd)
     if (t == NULL) {
         free(c);
         coro_aio_stream_release(s);
+        if (s != NULL)
+            coro__aio_stream_unref(s);
         coro__aio_report(srv->loop, "out of memory: an accepted connection was dropped", NULL, NULL,
                          NULL);
         return;

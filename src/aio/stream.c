@@ -811,10 +811,17 @@ int coro_aio_stream_sockname(const coro_aio_stream *s, struct sockaddr_storage *
 
 int coro_aio_stream_fd(const coro_aio_stream *s) { return s != NULL ? s->fd : -1; }
 
+void coro__aio_stream_unref(coro_aio_stream *s) { unref(s); }
+
 void coro_aio_stream_release(coro_aio_stream *s)
 {
     if (s == NULL)
         return;
+    if (s->released) { /* only reachable while a server still holds it */
+        coro__aio_fail(CORO_EINVAL, "stream_release: the stream was already released");
+        return;
+    }
+    s->released = true;
     if (!s->closing) { /* transport.abort() */
         s->closing = true;
         s->wlen = 0;

@@ -36,12 +36,16 @@
  * (a loop is freed only when its last future goes), so a stream released
  * after coro_aio_loop_close can still see that the loop is closed.
  *
- * refs: the owner's (released by coro_aio_stream_release), the flusher's
- * while it runs. The memory goes at zero. */
+ * refs: the owner's (released by coro_aio_stream_release; `released` says
+ * it was), the flusher's while it runs, one per call waiting in it, and a
+ * server's for the stream of a connection task (so that a handler which
+ * releases its own stream leaves it valid for the server's cleanup). The
+ * memory goes at zero. */
 struct coro_aio_stream {
     coro_aio_loop *loop;
     int fd;
     unsigned refs;
+    bool released; /* coro_aio_stream_release was called */
     size_t limit, high, low;
 
     unsigned char *rbuf;
@@ -72,6 +76,8 @@ const coro_exc_type *coro__aio_errno_type(int err);
 void coro__aio_os_exc(coro_exc *x, int err, const char *text);
 
 /* --- stream.c --- */
+/* Drops a reference taken with s->refs++ (a server's, server.c). */
+void coro__aio_stream_unref(coro_aio_stream *s);
 /* Checks opt (NULL: defaults) and fills *o with the defaults applied. */
 int coro__aio_stream_opts(const coro_aio_stream_options *opt, coro_aio_stream_options *o,
                           const char *what);

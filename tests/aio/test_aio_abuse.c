@@ -1241,6 +1241,68 @@ static void setup(void)
     atomic_store(&delivered, 0);
 }
 
+/* ------------------------------------------------------------------------ */
+/* A handler that releases its own stream                                   */
+/* ------------------------------------------------------------------------ */
+
+/* The handler writes "bye\n" and then: 0 releases the stream, 1 closes and
+ * releases it, 2 releases it twice. The server's cleanup after the handler
+ * must stay safe (ASan and Valgrind run this), the client must see the line
+ * and then EOF, and a second release must be refused. */
+static char self_release_log[256];
+
+static void *self_release_handler(coro *self, coro_aio_stream *s, void *arg)
+{
+    (void)self;
+    int how = *(int *)arg;
+    coro_aio_stream_write(s, "bye\n", 4);
+    if (how == 1)
+        coro_aio_stream_close(s);
+    coro_aio_stream_release(s);
+    if (how == 2) {
+        coro_aio_stream_release(s);
+        snprintf(self_release_log, sizeof self_release_log, "second release: %s",
+                 coro_aio_last_error());
+    }
+    return NULL;
+}
+
+static void *self_release_main(coro *self, void *arg)
+{
+    (void)self;
+    char line[64];
+    size_t n = 0, eof = 99;
+    int rc = serve(self_release_handler, arg, NULL);
+    coro_aio_stream *c = NULL;
+    if (rc == CORO_OK)
+        rc = coro_aio_open_connection("127.0.0.1", port, NULL, &c);
+    if (rc == CORO_OK)
+        rc = coro_aio_stream_readline(c, line, sizeof line, &n);
+    int rc2 = rc == CORO_OK ? coro_aio_stream_read(c, line + n, sizeof line - n, &eof) : rc;
+    char *log = self_release_log + strlen(self_release_log);
+    snprintf(log, sizeof self_release_log - (size_t)(log - self_release_log),
+             "%sline %s=%.*s eof %s=%zu", *self_release_log ? "; " : "", st(rc), (int)n, line,
+             st(rc2), eof);
+    coro_aio_stream_release(c);
+    unserve();
+    return NULL;
+}
+
+START_TEST(test_handler_releases_its_stream)
+{
+    static const char *const want[] = {
+        "line ok=bye\n eof ok=0",
+        "line ok=bye\n eof ok=0",
+        "second release: stream_release: the stream was already released; "
+        "line ok=bye\n eof ok=0",
+    };
+    int how = _i;
+    self_release_log[0] = '\0';
+    ck_assert_int_eq(run(self_release_main, &how), CORO_OK);
+    ck_assert_str_eq(self_release_log, want[_i]);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("aio_abuse");
@@ -1259,6 +1321,7 @@ int main(void)
     tcase_add_test(tc, test_readuntil_separator_spans_reads);
     tcase_add_test(tc, test_zero_lengths_and_wrong_states);
     tcase_add_test(tc, test_cancel_a_handler);
+    tcase_add_loop_test(tc, test_handler_releases_its_stream, 0, 3);
     tcase_add_test(tc, test_serve_forever_cancelled);
     tcase_add_test(tc, test_loop_closed_under_a_server);
     tcase_add_test(tc, test_misuse_in_a_task);
