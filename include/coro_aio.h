@@ -1254,9 +1254,9 @@ CORO_API int coro_aio_open_unix_connection(const char *path,
 typedef void *(*coro_aio_connection_fn)(coro *self, coro_aio_stream *s, void *arg);
 
 /** `server = await asyncio.start_server(fn, host, port)`: binds and listens
- *  on every address host resolves to (SO_REUSEADDR, as asyncio sets on
- *  Unix; IPV6_V6ONLY on IPv6 sockets; SO_REUSEPORT with opt->reuse_port) and
- *  starts accepting at once (start_serving=True): each connection gets a new
+ *  on every address host resolves to, up to the first 8 (asyncio has no
+ *  limit), with SO_REUSEADDR (as asyncio sets on Unix; IPV6_V6ONLY on IPv6
+ *  sockets; SO_REUSEPORT with opt->reuse_port) and starts accepting at once (start_serving=True): each connection gets a new
  *  task running fn(self, stream, arg). May be called in a task or, before
  *  the loop runs, from plain code.
  *  @param loop  the loop that serves (in a task: the running loop)
