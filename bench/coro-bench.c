@@ -58,7 +58,8 @@ typedef struct options {
 static void usage(FILE *to)
 {
     fprintf(to,
-            "usage: coro-bench [--tsv] [--reps N] [--min-time S] [--only M,...] [--help]\n"
+            "usage: coro-bench [--tsv] [--reps N] [--min-time S] [--only M,...] [--no-warmup]\n"
+            "                  [--help]\n"
             "       coro-bench scale N [--compact] [--tsv]\n"
             "       coro-bench cycles N [--compact]   (N pooled create/next/destroy, for strace)\n"
             "       coro-bench aio [options]   only the aio_* rows and their peers\n"
@@ -68,6 +69,13 @@ static void usage(FILE *to)
             "%.1f)\n"
             "  --only M,...  measure only these metrics of the library's rows (no peers,\n"
             "                no rss_per_coroutine_bytes, no CPython)\n"
+            "  --no-warmup   time each sample cold, right after the previous row's sample\n"
+            "Method: rows are set up and calibrated (the count doubled until one run\n"
+            "  lasts --min-time), then --reps rounds, one sample of every row per round\n"
+            "  (round robin); the median is reported. Each sample, of the library's rows\n"
+            "  and of the peers alike (CPython's too), is preceded by an untimed warm-up\n"
+            "  run of the same row, a quarter of the sample's iterations, so that it\n"
+            "  does not start with the previous row's code and data in the caches.\n"
             "scale: N coroutines alive at once, each run to its first yield\n"
             "  (--compact: compact stacks); prints scale_live and scale_rss_bytes\n"
             "After the library's rows come the peers when available: Boost.Context and PCL\n"
@@ -115,7 +123,7 @@ static double parse_min_time(const char *s)
 
 static options parse_args(int argc, char **argv)
 {
-    options o = {false, NULL, {DEFAULT_REPS, DEFAULT_MIN_TIME}};
+    options o = {false, NULL, {DEFAULT_REPS, DEFAULT_MIN_TIME, true}};
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         if (strcmp(a, "--tsv") == 0) {
@@ -123,6 +131,8 @@ static options parse_args(int argc, char **argv)
         } else if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
             usage(stdout);
             exit(0);
+        } else if (strcmp(a, "--no-warmup") == 0) {
+            o.cfg.warmup = false;
         } else if (strcmp(a, "--only") == 0) {
             if (i + 1 >= argc)
                 bad_usage("%s needs a value", a);
@@ -170,9 +180,9 @@ static void describe_machine(const bench_config *cfg)
     cpu_model(cpu, sizeof cpu);
     fprintf(stderr,
             "coro-bench: libcoro %s, backend %s, machine %s, cpu %s; %d reps of >= %.3g s "
-            "per row\n",
+            "per row, %s\n",
             coro_version_string(), coro_backend_name(), machine, cpu, cfg->reps,
-            cfg->min_time);
+            cfg->min_time, cfg->warmup ? "each after a warm-up run" : "no warm-up");
 }
 
 /* Every number coro-bench prints, in the order it prints them. */
