@@ -146,7 +146,7 @@ int coro_set_default_stack_mode(int mode)
 int coro_get_default_stack_mode(void) { return default_stack_mode; }
 
 static void entry(void *p);
-static int close_suspended(coro *c, void **out);
+static inline __attribute__((always_inline)) int close_suspended(coro *c, void **out);
 
 /* Zeroes a new struct coro except the two blocks that are only ever read
  * after being written: the exception's message (read only while exc.type is
@@ -775,8 +775,12 @@ int coro_close(coro *c, void **out)
 }
 
 /* coro_close of a SUSPENDED coroutine that no chain run passes through
- * (coro_destroy has checked as much already). */
-static int close_suspended(coro *c, void **out)
+ * (coro_destroy has checked as much already). Inlined into both callers:
+ * the switch into the body returns after the body's calls have filled the
+ * return stack buffer, so every `ret` between it and the driver's code
+ * mispredicts; a call level less here is one misprediction less per
+ * destroy. */
+static inline __attribute__((always_inline)) int close_suspended(coro *c, void **out)
 {
     /* Built in place, field by field (coro_exc_set with an empty message,
      * without its strnlen and memcpy calls): resume_from copies nothing when
@@ -786,6 +790,12 @@ static int close_suspended(coro *c, void **out)
     c->exc.udata = NULL;
     c->exc.context = NULL;
     c->exc.cause = NULL;
+    /* A body that lets GeneratorExit through finishes, and finish checks a
+     * compact stack's canary, 64 bytes at the far end of the stack from the
+     * frames the close touches (another page, cold in a burst): start
+     * fetching it while the body unwinds. Prefetches never fault. */
+    if (c->stack.mode == CORO_STACK_COMPACT)
+        __builtin_prefetch(c->stack.map, 0, 3);
     void *value = NULL;
     int rc = resume(c, c, CORO__OP_THROW, NULL, &c->exc, &value);
     switch (rc) {
@@ -798,7 +808,8 @@ static int close_suspended(coro *c, void **out)
             *out = value;
         return CORO_OK;
     default:
-        if (coro_exc_matches(c->exc.type, &coro_GeneratorExit))
+        if (c->exc.type == &coro_GeneratorExit ||
+            coro_exc_matches(c->exc.type, &coro_GeneratorExit))
             return CORO_OK;
         return CORO_RAISED; /* spec E2c */
     }
