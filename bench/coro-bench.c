@@ -69,7 +69,7 @@ static void usage(FILE *to)
 {
     fprintf(to,
             "usage: coro-bench [--tsv] [--reps N] [--min-time S] [--echo-reps N] [--echo-time S]\n"
-            "                  [--only M,...] [--help]\n"
+            "                  [--only M,...] [--no-warmup] [--help]\n"
             "       coro-bench scale N [--compact] [--tsv]\n"
             "       coro-bench cycles N [--compact]   (N pooled create/next/destroy, for strace)\n"
             "       coro-bench aio [options]   only the aio_* rows, the echo rows, their peers\n"
@@ -84,6 +84,13 @@ static void usage(FILE *to)
             "  --only M,...  measure only these metrics of the library's rows, the aio_*\n"
             "                rows and the echo rows (no other peers, no\n"
             "                rss_per_coroutine_bytes, no CPython)\n"
+            "  --no-warmup   time each sample cold, right after the previous row's sample\n"
+            "Method: rows are set up and calibrated (the count doubled until one run\n"
+            "  lasts --min-time), then --reps rounds, one sample of every row per round\n"
+            "  (round robin); the median is reported. Each sample, of the library's rows\n"
+            "  and of the peers alike (CPython's too), is preceded by an untimed warm-up\n"
+            "  run of the same row, a quarter of the sample's iterations, so that it\n"
+            "  does not start with the previous row's code and data in the caches.\n"
             "scale: N coroutines alive at once, each run to its first yield\n"
             "  (--compact: compact stacks); prints scale_live and scale_rss_bytes\n"
             "After the library's rows come the peers when available: Boost.Context and PCL\n"
@@ -154,7 +161,7 @@ static double parse_echo_time(const char *s)
 
 static options parse_args(int argc, char **argv)
 {
-    options o = {false, NULL, {DEFAULT_REPS, DEFAULT_MIN_TIME}, DEFAULT_ECHO_REPS,
+    options o = {false, NULL, {DEFAULT_REPS, DEFAULT_MIN_TIME, true}, DEFAULT_ECHO_REPS,
                  DEFAULT_ECHO_TIME};
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
@@ -163,6 +170,8 @@ static options parse_args(int argc, char **argv)
         } else if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
             usage(stdout);
             exit(0);
+        } else if (strcmp(a, "--no-warmup") == 0) {
+            o.cfg.warmup = false;
         } else if (strcmp(a, "--only") == 0) {
             if (i + 1 >= argc)
                 bad_usage("%s needs a value", a);
@@ -217,9 +226,9 @@ static void describe_machine(const bench_config *cfg)
     cpu_model(cpu, sizeof cpu);
     fprintf(stderr,
             "coro-bench: libcoro %s, backend %s, machine %s, cpu %s; %d reps of >= %.3g s "
-            "per row\n",
+            "per row, %s\n",
             coro_version_string(), coro_backend_name(), machine, cpu, cfg->reps,
-            cfg->min_time);
+            cfg->min_time, cfg->warmup ? "each after a warm-up run" : "no warm-up");
 }
 
 /* Every number coro-bench prints, in the order it prints them. */

@@ -2,13 +2,15 @@
  * cpython_try_raise_ns: Python generators and exceptions, via python3.
  * SPDX-License-Identifier: MIT
  *
- * coro-bench runs `python3 -c SCRIPT REPS MIN_TIME`, with python3 looked up
+ * coro-bench runs `python3 -c SCRIPT REPS MIN_TIME WARMUP`, with python3 looked up
  * in PATH at run time, and reads one "metric<TAB>value" line per row from its
  * stdout. The script measures the Python counterparts of send_ns and the
  * yield_from rows the way the harness measures ours: every row is set up and
  * calibrated first (timeit's count doubled until one repetition lasts at
- * least MIN_TIME seconds), then REPS repetitions go round robin and the
- * median of nanoseconds per send is reported. Depth means what it means in
+ * least MIN_TIME seconds), then REPS repetitions go round robin, each after
+ * an untimed warm-up run of a quarter of its count when WARMUP is 1 (as the
+ * harness does: BENCH_WARMUP_DIVISOR), and the median of nanoseconds per
+ * send is reported. Depth means what it means in
  * rows_chain.c: depth 1 is the root plus one sub, and the innermost level
  * is a generator that yields back what it receives.
  *
@@ -42,6 +44,7 @@ const char *const bench_cpython_metrics[BENCH_CPYTHON_ROWS] = {
 static const char script[] =
     "import statistics, sys, timeit\n"
     "reps, min_time = int(sys.argv[1]), float(sys.argv[2])\n"
+    "warmup = sys.argv[3] == '1'\n"
     "def echo():\n"
     "    received = yield\n"
     "    while True:\n"
@@ -88,6 +91,8 @@ static const char script[] =
     "samples = [[] for _ in rows]\n"
     "for _ in range(reps):\n"
     "    for i in range(len(rows)):\n"
+    "        if warmup:\n"
+    "            timers[i].timeit(max(1, numbers[i] // 4))\n"
     "        samples[i].append(run_at_least(i) / numbers[i] * 1e9)\n"
     "print(f'coro-bench: cpython rows: Python {sys.version.split()[0]} '\n"
     "      f'({sys.executable}), {reps} reps of >= {min_time:g} s per row', file=sys.stderr)\n"
@@ -149,10 +154,10 @@ bool bench_cpython(const bench_config *cfg, double *values)
         skip_all("no python3 in PATH");
         return false;
     }
-    char reps[32], min_time[32];
+    char reps[32], min_time[32], warmup[2] = {cfg->warmup ? '1' : '0', '\0'};
     snprintf(reps, sizeof reps, "%d", cfg->reps);
     snprintf(min_time, sizeof min_time, "%.17g", cfg->min_time);
-    char *argv[] = {python, "-c", (char *)script, reps, min_time, NULL};
+    char *argv[] = {python, "-c", (char *)script, reps, min_time, warmup, NULL};
 
     int fds[2];
     if (pipe(fds) != 0)

@@ -78,9 +78,17 @@ void bench_measure(const bench_row *const *rows, size_t n, const bench_config *c
     /* Each repetition keeps the calibrated count, doubling again only if
      * noise made it finish early, so every sample lasted at least min_time. */
     for (size_t r = 0; r < reps; r++)
-        for (size_t i = 0; i < n; i++)
+        for (size_t i = 0; i < n; i++) {
+            /* The warm-up: untimed, same row, right before its sample. The
+             * previous sample was another row's, which left its own code,
+             * data and branch history behind. */
+            if (cfg->warmup) {
+                uint64_t warm = iters[i] / BENCH_WARMUP_DIVISOR;
+                rows[i]->run(states[i], warm > 0 ? warm : 1);
+            }
             per_op[i * reps + r] =
                 run_at_least(rows[i], states[i], &iters[i], min_ns) / (double)iters[i];
+        }
     for (size_t i = n; i-- > 0;)
         rows[i]->teardown(states[i]);
 

@@ -11,8 +11,13 @@
 
 #include "coro.h"
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+
+/* The warm-up pass before each sample runs the row's calibrated iteration
+ * count divided by this (at least one iteration). */
+#define BENCH_WARMUP_DIVISOR 4
 
 typedef struct bench_row {
     const char *metric;                        /* printed as is, e.g. "send_ns" */
@@ -25,6 +30,8 @@ typedef struct bench_row {
 typedef struct bench_config {
     int reps;        /* repetitions per row; the median is reported */
     double min_time; /* seconds each repetition must last at least */
+    bool warmup;     /* an untimed pass of the row right before each sample
+                        (--no-warmup turns it off, to measure what it does) */
 } bench_config;
 
 /* Measures n rows and stores each one's median nanoseconds per operation in
@@ -32,7 +39,10 @@ typedef struct bench_config {
  * until one run lasts cfg->min_time); then the repetitions go round robin,
  * one of each row per round, so that a burst of load from other processes
  * falls on every row alike instead of on the one that happened to be running;
- * then every row is torn down. */
+ * then every row is torn down. With cfg->warmup, each sample is preceded by
+ * an untimed run of the same row (BENCH_WARMUP_DIVISOR: a quarter of the
+ * sample's iterations), so that it starts with that row's code and data in
+ * the caches and predictors, not the previous row's. */
 void bench_measure(const bench_row *const *rows, size_t n, const bench_config *cfg,
                    double *medians);
 

@@ -104,6 +104,19 @@ void coro__struct_cache_trim(void)
 #endif
 }
 
+/* In a burst of creates, the next create takes the next cached struct,
+ * whose memory has gone cold since its coroutine was destroyed: start
+ * fetching it for writing now (coro_create writes most of its lines), while
+ * this coroutine is made and run, as the stack cache does for stacks.
+ * Prefetches never fault. */
+#ifndef CORO_ASAN
+static void prefetch_struct(const void *next)
+{
+    for (size_t off = 0; off < sizeof(coro); off += 64)
+        __builtin_prefetch((const char *)next + off, 1, 3);
+}
+#endif
+
 coro *coro__alloc_coro(void)
 {
 #ifndef CORO_ASAN
@@ -112,6 +125,8 @@ coro *coro__alloc_coro(void)
         cached_struct *n = sc->head; /* the link stays accessible (see below) */
         sc->head = n->next;
         sc->count--;
+        if (n->next != NULL)
+            prefetch_struct(n->next);
 #ifdef CORO_VALGRIND
         if (coro__on_valgrind())
             VALGRIND_MAKE_MEM_UNDEFINED(n, sizeof(coro));

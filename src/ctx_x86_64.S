@@ -48,10 +48,21 @@
 /* Restores the saved frame at rsp (the picture above) and jumps to its
  * return address. eax (the status) passes through untouched. Used by the
  * switch and by the exit; the CFI on entry must say CFA = rsp + FRAME_SIZE. */
+/* With per-context FP state, ecx must hold the running thread's MXCSR and
+ * r8d its x87 control word (zero-extended): the target's saved values are
+ * loaded only when they differ. LDMXCSR and FLDCW are slow, partly
+ * serialising instructions, while the compare is two loads that the pops
+ * need anyway and two branches that almost never go the other way (a body
+ * that changes its rounding mode is rare); loading a value equal to the
+ * current one changes nothing, flags included, so skipping it is exact. */
 .macro RESTORE_FRAME_AND_GO
 #ifndef CORO_SHARED_FP
-    ldmxcsr (%rsp)
-    fldcw   4(%rsp)
+    .cfi_remember_state
+    cmpl    %ecx, (%rsp)
+    jne     8f
+    cmpw    %r8w, 4(%rsp)
+    jne     8f
+9:
     addq    $8, %rsp
     .cfi_adjust_cfa_offset -8
 #endif
@@ -83,6 +94,15 @@
     .cfi_adjust_cfa_offset -8
     .cfi_register %rip, %rcx
     notrack jmp *%rcx
+#ifndef CORO_SHARED_FP
+    /* The target runs with other FP control state: load it, then go on as
+     * above. CFA = rsp + FRAME_SIZE again here, as on entry to the macro. */
+    .cfi_restore_state
+8:
+    ldmxcsr (%rsp)
+    fldcw   4(%rsp)
+    jmp     9b
+#endif
 .endm
 
 /* int coro__ctx_switch(coro__ctx *from, coro__ctx *to, int status)
@@ -126,6 +146,8 @@ coro__ctx_switch:
     .cfi_adjust_cfa_offset 8
     stmxcsr (%rsp)
     fnstcw  4(%rsp)
+    movl    (%rsp), %ecx            /* the thread's FP control state, for */
+    movzwl  4(%rsp), %r8d           /* RESTORE_FRAME_AND_GO's compare */
 #endif
 
     movq    %rsp, (%rdi)            /* from->sp: this context is now saved */
@@ -175,6 +197,14 @@ coro__ctx_exit:
     .cfi_adjust_cfa_offset -EXIT_SCRATCH
 1:
     movl    %esi, %eax
+#ifndef CORO_SHARED_FP
+    /* The thread's FP control state for the compare, read through the free
+     * space below the frame (on_arrival may have changed it). */
+    stmxcsr -8(%rsp)
+    fnstcw  -4(%rsp)
+    movl    -8(%rsp), %ecx
+    movzwl  -4(%rsp), %r8d
+#endif
     RESTORE_FRAME_AND_GO
     .cfi_endproc
     .size   coro__ctx_exit, .-coro__ctx_exit
