@@ -1209,8 +1209,10 @@ CORO_API void coro_aio_stream_options_init(coro_aio_stream_options *opt);
  *  @return CORO_OK; CORO_THROWN with: the OSError of the only address tried,
  *  e.g. ConnectionRefusedError "[Errno 111] Connect call failed ('127.0.0.1',
  *  1)" (an error connect(2) reports at once has the plain strerror text:
- *  "[Errno 101] Network is unreachable"); when several addresses failed
- *  differently, OSError "Multiple exceptions: <each str>, ..." (errno 0);
+ *  "[Errno 101] Network is unreachable"); when several addresses failed,
+ *  OSError "Multiple exceptions: <each str>, ..." (errno 0; each in the
+ *  order tried; cut at CORO_EXC_MSG_MAX bytes), except that when every str
+ *  is the same, the first exception itself, as asyncio raises it;
  *  gaierror when resolution failed; TimeoutError (empty message) when
  *  opt->connect_timeout passed; CancelledError. CORO_EINVAL outside a task,
  *  for a NULL host or out, a port out of range or bad options; CORO_ENOMEM. */
