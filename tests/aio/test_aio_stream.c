@@ -431,8 +431,7 @@ static int read_all_rec(coro_aio_stream *s)
         tr_add(&tr, "%.1f ok %zu '%s' nul %d", now(), len, (char *)data,
                ((char *)data)[len] == '\0');
     else
-        tr_add(&tr, "%.1f %s data %s len %zu", now(), st(rc), data == NULL ? "NULL" : "set",
-               len);
+        tr_add(&tr, "%.1f %s data %s len %zu", now(), st(rc), data == NULL ? "NULL" : "set", len);
     free(data);
     return rc;
 }
@@ -463,8 +462,10 @@ static const read_all_case read_all_cases[] = {
      0,
      "3.0 ok 11 'helloworld!' nul 1; at_eof 1; 3.0 ok 0 '' nul 1"},
     {{"", NULL}, 0, "1.0 ok 0 '' nul 1; at_eof 1; 1.0 ok 0 '' nul 1"},
-    {{"ab\ncd", "ef", "", NULL}, 1, "1.0 readline 'ab\n'; 3.0 ok 4 'cdef' nul 1; at_eof 1; "
-                                    "3.0 ok 0 '' nul 1"},
+    {{"ab\ncd", "ef", "", NULL},
+     1,
+     "1.0 readline 'ab\n'; 3.0 ok 4 'cdef' nul 1; at_eof 1; "
+     "3.0 ok 0 '' nul 1"},
     {{"hello", "RST", NULL},
      0,
      "2.0 ConnectionResetError: [Errno 104] Connection reset by peer data NULL len 0; "
@@ -485,8 +486,7 @@ static void *read_all_main(coro *self, void *arg)
         char buf[16];
         size_t len = 0;
         int rc = coro_aio_stream_readline(s, buf, sizeof buf, &len);
-        tr_add(&tr, "%.1f readline %s'%.*s'", now(), rc == CORO_OK ? "" : st(rc), (int)len,
-               buf);
+        tr_add(&tr, "%.1f readline %s'%.*s'", now(), rc == CORO_OK ? "" : st(rc), (int)len, buf);
     }
     if (c->mode == 2)
         tr_add(&tr, "timeout %s", st(coro_aio_timeout(1.5, read_all_body, s, NULL)));

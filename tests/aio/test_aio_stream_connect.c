@@ -224,8 +224,7 @@ static void *connect_main(coro *self, void *arg)
             coro_aio_stream_peername(s, &ss, &slen);
             coro__aio_addr_repr((struct sockaddr *)&ss, slen, peer, sizeof peer);
             char buf[160];
-            snprintf(buf, sizeof buf, "connected %.*s %s", len > 0 ? (int)len - 1 : 0, line,
-                     peer);
+            snprintf(buf, sizeof buf, "connected %.*s %s", len > 0 ? (int)len - 1 : 0, line, peer);
             tr_port(buf);
         }
         tr_add(&tr, "out %s", s == NULL ? "NULL" : "set");
