@@ -1221,8 +1221,10 @@ CORO_API void coro_aio_stream_options_init(coro_aio_stream_options *opt);
  *  @return CORO_OK; CORO_THROWN with: the OSError of the only address tried,
  *  e.g. ConnectionRefusedError "[Errno 111] Connect call failed ('127.0.0.1',
  *  1)" (an error connect(2) reports at once has the plain strerror text:
- *  "[Errno 101] Network is unreachable"); when several addresses failed
- *  differently, OSError "Multiple exceptions: <each str>, ..." (errno 0);
+ *  "[Errno 101] Network is unreachable"); when several addresses failed,
+ *  OSError "Multiple exceptions: <each str>, ..." (errno 0; each in the
+ *  order tried; cut at CORO_EXC_MSG_MAX bytes), except that when every str
+ *  is the same, the first exception itself, as asyncio raises it;
  *  gaierror when resolution failed; TimeoutError (empty message) when
  *  opt->connect_timeout passed; CancelledError. CORO_EINVAL outside a task,
  *  for a NULL host or out, a port out of range or bad options; CORO_ENOMEM. */
@@ -1339,6 +1341,29 @@ CORO_API void coro_aio_server_release(coro_aio_server *srv);
  *  ("read() called while another coroutine is already waiting for incoming
  *  data"). */
 CORO_API int coro_aio_stream_read(coro_aio_stream *s, void *buf, size_t n, size_t *got);
+
+/** `data = await reader.read()` (read(-1)) in the running task: every byte
+ *  until EOF, in one malloc'd buffer. The bytes already buffered come
+ *  first; the rest is received straight into the buffer, which doubles when
+ *  it runs short (no quadratic copying). There is no bound, as in Python:
+ *  memory grows with whatever the peer sends before it shuts its side
+ *  down; use coro_aio_stream_read in a loop where the peer is not trusted.
+ *  @param data  receives the buffer (free() it), NUL-terminated for
+ *               convenience (the NUL is not counted in *len); an empty
+ *               string at EOF; NULL on any failure
+ *  @param len   receives the count of bytes read; 0 on failure
+ *  @return CORO_OK; CORO_THROWN with the connection's error (e.g.
+ *  ConnectionResetError "[Errno 104] Connection reset by peer"),
+ *  CancelledError, TimeoutError (an enclosing timeout) or ClosedError (as
+ *  coro_aio_stream_read); on any exception the bytes read so far are freed
+ *  and lost, as Python's read(-1) loses them with the cancelled coroutine.
+ *  CORO_EINVAL for NULL arguments, after close, or outside a task when it
+ *  would have to wait (that message names "read", as Python's read(-1) runs
+ *  read()); CORO_EBUSY when another task already waits to read ("read()
+ *  called while another coroutine is already waiting for incoming data");
+ *  CORO_ENOMEM when the buffer could not grow (the bytes read are lost;
+ *  before the first allocation nothing is consumed). */
+CORO_API int coro_aio_stream_read_all(coro_aio_stream *s, void **data, size_t *len);
 
 /** `data = await reader.readexactly(n)`: exactly n bytes.
  *  @param got  receives n on success; the partial count with

@@ -358,6 +358,75 @@ int coro_aio_stream_read(coro_aio_stream *s, void *buf, size_t n, size_t *got)
     return CORO_OK;
 }
 
+/* Doubles *cap until `need` bytes fit; false when that would overflow. */
+static bool grow_cap(size_t *cap, size_t need)
+{
+    while (*cap < need) {
+        if (*cap > SIZE_MAX / 2)
+            return false;
+        *cap *= 2;
+    }
+    return true;
+}
+
+/* read(-1): what is buffered, then recv(2) straight into a buffer that
+ * doubles whenever less than MIN_READ bytes of room are left (amortised
+ * linear: each byte is copied at most once per doubling), until EOF. Any
+ * exception drops what was read, as Python's read(-1) loses its blocks with
+ * the coroutine. */
+int coro_aio_stream_read_all(coro_aio_stream *s, void **data, size_t *len)
+{
+    if (data != NULL)
+        *data = NULL;
+    if (len != NULL)
+        *len = 0;
+    if (data == NULL || len == NULL)
+        return coro__aio_fail(CORO_EINVAL, "read_all: %s is NULL", data == NULL ? "data" : "len");
+    int rc = check_stream(s, "read_all");
+    if (rc < 0)
+        return rc;
+    if (s->err)
+        return raise_err(s, "read_all");
+    size_t cap = MIN_READ;
+    if (s->rlen > SIZE_MAX - MIN_READ - 1 || !grow_cap(&cap, s->rlen + MIN_READ + 1))
+        return coro__aio_fail(CORO_ENOMEM, "read_all: out of memory");
+    unsigned char *buf = malloc(cap); /* before anything is consumed */
+    if (buf == NULL)
+        return coro__aio_fail(CORO_ENOMEM, "read_all: out of memory (%zu bytes)", cap);
+    size_t n = s->rlen;
+    if (n > 0) {
+        memcpy(buf, s->rbuf + s->rstart, n);
+        consume(s, n);
+    }
+    while (!s->eof) {
+        if (cap - n - 1 < MIN_READ) { /* the last byte is the NUL's */
+            size_t ncap = cap;
+            unsigned char *b = grow_cap(&ncap, n + MIN_READ + 1) ? realloc(buf, ncap) : NULL;
+            if (b == NULL) {
+                free(buf);
+                return coro__aio_fail(CORO_ENOMEM,
+                                      "read_all: could not grow the buffer to more than %zu "
+                                      "bytes (%zu bytes read were dropped)",
+                                      cap, n);
+            }
+            buf = b;
+            cap = ncap;
+        }
+        /* "read": Python's read(-1) calls read(limit), whose wait says "read()
+         * called while another coroutine is already waiting ..." */
+        ssize_t r = sock_recv(s, buf + n, cap - n - 1, "read", &rc);
+        if (r < 0) {
+            free(buf);
+            return rc;
+        }
+        n += (size_t)r;
+    }
+    buf[n] = '\0';
+    *data = buf;
+    *len = n;
+    return CORO_OK;
+}
+
 static int incomplete(size_t got, size_t expected, const char *what)
 {
     char msg[CORO_EXC_MSG_MAX];

@@ -397,6 +397,203 @@ START_TEST(test_data_and_eof_in_one_edge)
 END_TEST
 
 /* ------------------------------------------------------------------------ */
+/* read_all: reader.read() to EOF                                            */
+/* ------------------------------------------------------------------------ */
+
+static coro_aio_stream *g_s; /* the stream a case's helper tasks use */
+
+/* As script_handler, and "RST" resets the connection (SO_LINGER 0, close). */
+static void *rst_script_handler(coro *self, coro_aio_stream *s, void *arg)
+{
+    const char *const *lines = arg;
+    for (; *lines != NULL; lines++) {
+        if (strcmp(*lines, "RST") == 0) {
+            coro_aio_sleep(1);
+            struct linger lg = {1, 0};
+            setsockopt(coro_aio_stream_fd(s), SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
+            coro_aio_stream_close(s);
+            return NULL;
+        }
+        const char *one[] = {*lines, NULL};
+        script_handler(self, s, (void *)one);
+    }
+    return NULL;
+}
+
+/* One read_all as "<time> ok <len> '<data>' nul <1 if NUL-terminated>" or
+ * "<time> <exception> data <NULL|set> len <n>". */
+static int read_all_rec(coro_aio_stream *s)
+{
+    void *data = (void *)1;
+    size_t len = 99;
+    int rc = coro_aio_stream_read_all(s, &data, &len);
+    if (rc == CORO_OK)
+        tr_add(&tr, "%.1f ok %zu '%s' nul %d", now(), len, (char *)data,
+               ((char *)data)[len] == '\0');
+    else
+        tr_add(&tr, "%.1f %s data %s len %zu", now(), st(rc), data == NULL ? "NULL" : "set", len);
+    free(data);
+    return rc;
+}
+
+static void *read_all_body(coro *self, void *arg)
+{
+    int rc = read_all_rec(arg);
+    if (rc == CORO_THROWN)
+        coro_reraise(self);
+    return NULL;
+}
+
+typedef struct read_all_case {
+    const char *script[6]; /* the server's, 1 s apart */
+    int mode;              /* 0 plain; 1 readline first; 2 under timeout(1.5) */
+    const char *want;
+} read_all_case;
+
+/* Each transcript is Python 3.11.7's for the same script (reader.read()
+ * and, after it, a second read()):
+ *   eof:     b'helloworld!' at_eof True, then b''
+ *   empty:   b'' at_eof True, then b''
+ *   reset:   ConnectionResetError [Errno 104] Connection reset by peer, then again
+ *   timeout: wait_for(read(), 1.5): TimeoutError (CancelledError inside the
+ *            scope); 'hello' is lost; then b'xworld!' */
+static const read_all_case read_all_cases[] = {
+    {{"hello", "world!", "", NULL},
+     0,
+     "3.0 ok 11 'helloworld!' nul 1; at_eof 1; 3.0 ok 0 '' nul 1"},
+    {{"", NULL}, 0, "1.0 ok 0 '' nul 1; at_eof 1; 1.0 ok 0 '' nul 1"},
+    {{"ab\ncd", "ef", "", NULL},
+     1,
+     "1.0 readline 'ab\n'; 3.0 ok 4 'cdef' nul 1; at_eof 1; "
+     "3.0 ok 0 '' nul 1"},
+    {{"hello", "RST", NULL},
+     0,
+     "2.0 ConnectionResetError: [Errno 104] Connection reset by peer data NULL len 0; "
+     "2.0 ConnectionResetError: [Errno 104] Connection reset by peer data NULL len 0"},
+    {{"hello", "x", "world!", "", NULL},
+     2,
+     "1.5 CancelledError data NULL len 0; timeout TimeoutError; 4.0 ok 7 'xworld!' nul 1; "
+     "at_eof 1; 4.0 ok 0 '' nul 1"},
+};
+
+static void *read_all_main(coro *self, void *arg)
+{
+    (void)self;
+    const read_all_case *c = arg;
+    serve(rst_script_handler, (void *)c->script, NULL);
+    coro_aio_stream *s = dial(NULL);
+    if (c->mode == 1) {
+        char buf[16];
+        size_t len = 0;
+        int rc = coro_aio_stream_readline(s, buf, sizeof buf, &len);
+        tr_add(&tr, "%.1f readline %s'%.*s'", now(), rc == CORO_OK ? "" : st(rc), (int)len, buf);
+    }
+    if (c->mode == 2)
+        tr_add(&tr, "timeout %s", st(coro_aio_timeout(1.5, read_all_body, s, NULL)));
+    if (read_all_rec(s) == CORO_OK) {
+        tr_add(&tr, "at_eof %d", coro_aio_stream_at_eof(s));
+        read_all_rec(s);
+    } else {
+        read_all_rec(s);
+    }
+    coro_aio_stream_release(s);
+    unserve();
+    return NULL;
+}
+
+START_TEST(test_read_all)
+{
+    const read_all_case *c = &read_all_cases[_i];
+    ck_assert_int_eq(run(read_all_main, (void *)c), CORO_OK);
+    ck_assert_str_eq(tr.buf, c->want);
+}
+END_TEST
+
+/* 1 MiB to EOF in one buffer: the bytes are the server's, in order. */
+static void *read_all_bulk_main(coro *self, void *arg)
+{
+    (void)self;
+    (void)arg;
+    serve(bulk_handler, NULL, NULL);
+    coro_aio_stream *s = dial(NULL);
+    unsigned char *data = NULL;
+    size_t len = 0, bad = 0;
+    int rc = coro_aio_stream_read_all(s, (void **)&data, &len);
+    for (size_t i = 0; i < len; i++)
+        bad += data[i] != (unsigned char)(i * 7 + (i >> 11));
+    tr_add(&tr, "read_all %s len %zu bad %zu nul %d", st(rc), len, bad,
+           data != NULL && data[len] == '\0');
+    free(data);
+    coro_aio_stream_release(s);
+    unserve();
+    return NULL;
+}
+
+START_TEST(test_read_all_bulk)
+{
+    ck_assert_int_eq(run(read_all_bulk_main, NULL), CORO_OK);
+    ck_assert_str_eq(tr.buf, "server drained ok; read_all ok len 1048576 bad 0 nul 1");
+}
+END_TEST
+
+/* A task left waiting in read_all (with bytes read) when the loop closes:
+ * its destruction frees the buffer (the sanitizer and Valgrind runs
+ * prove it); the loop reports both tasks left pending (A and the
+ * connection's), as asyncio does. Also misuse: NULL arguments, a second
+ * reader. */
+static void *read_all_pending_task(coro *self, void *arg)
+{
+    (void)self;
+    (void)arg;
+    void *data = NULL;
+    size_t len = 0;
+    int rc = coro_aio_stream_read_all(g_s, &data, &len); /* ends by GeneratorExit */
+    free(data);
+    coro_aio_stream_release(g_s);
+    return (void *)(intptr_t)rc;
+}
+
+static const char *pending_script[] = {"hello", "world", "more", NULL};
+
+static void *read_all_pending_main(coro *self, void *arg)
+{
+    (void)self;
+    (void)arg;
+    serve(rst_script_handler, (void *)pending_script, NULL);
+    g_s = dial(NULL);
+    size_t len = 5;
+    void *data = (void *)1;
+    tr_add(&tr, "NULL data %s", st(coro_aio_stream_read_all(g_s, NULL, &len)));
+    int rc = coro_aio_stream_read_all(g_s, &data, NULL);
+    tr_add(&tr, "NULL len %s data %s", st(rc), data == NULL ? "NULL" : "set");
+    data = (void *)1;
+    rc = coro_aio_stream_read_all(NULL, &data, &len);
+    tr_add(&tr, "NULL stream %s data %s len %zu", st(rc), data == NULL ? "NULL" : "set", len);
+    case_spawn(read_all_pending_task, "A");
+    coro_aio_sleep(2.5); /* A holds "helloworld" */
+    char c;
+    size_t got;
+    tr_add(&tr, "second reader %s", st(coro_aio_stream_read(g_s, &c, 1, &got)));
+    tr_add(&tr, "%s", coro_aio_last_error());
+    coro_aio_server_close(srv);
+    coro_aio_server_release(srv);
+    return NULL;
+}
+
+START_TEST(test_read_all_pending_at_close)
+{
+    ck_assert_int_eq(run(read_all_pending_main, NULL), CORO_OK);
+    case_release_tasks();
+    ck_assert_str_eq(tr.buf, "NULL data EINVAL; NULL len EINVAL data NULL; NULL stream EINVAL "
+                             "data NULL len 0; second reader EBUSY; read() called while "
+                             "another coroutine is already waiting for incoming data; "
+                             "handler: Task was destroyed but it is pending! <Task pending "
+                             "name='Task-3'>; handler: Task was destroyed but it is pending! "
+                             "<Task pending name='Task-4'>");
+}
+END_TEST
+
+/* ------------------------------------------------------------------------ */
 /* Timeouts, cancellation, close while waiting                              */
 /* ------------------------------------------------------------------------ */
 
@@ -412,8 +609,6 @@ static void *idle_handler(coro *self, coro_aio_stream *s, void *arg)
         tr_add(&tr, "server got %.*s", (int)got, buf);
     return NULL;
 }
-
-static coro_aio_stream *g_s;
 
 static void *read_body(coro *self, void *arg)
 {
@@ -1639,6 +1834,10 @@ int main(void)
     tcase_add_test(tc, test_readuntil_split_separator);
     tcase_add_test(tc, test_bulk_integrity);
     tcase_add_loop_test(tc, test_data_and_eof_in_one_edge, 0, 2);
+    tcase_add_loop_test(tc, test_read_all, 0,
+                        (int)(sizeof read_all_cases / sizeof read_all_cases[0]));
+    tcase_add_test(tc, test_read_all_bulk);
+    tcase_add_test(tc, test_read_all_pending_at_close);
     tcase_add_test(tc, test_read_timeout_keeps_partial);
     tcase_add_test(tc, test_read_cancelled);
     tcase_add_test(tc, test_close_while_reading);
