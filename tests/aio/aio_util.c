@@ -30,6 +30,17 @@ coro_aio_loop *new_loop(int clock)
     return loop;
 }
 
+int run_in_virtual_loop(coro_fn main, void *arg)
+{
+    coro_aio_loop *loop = new_loop(CORO_AIO_CLOCK_VIRTUAL);
+    coro_aio_future *t = coro_aio_create_task(loop, main, arg, NULL);
+    ck_assert_ptr_nonnull(t);
+    int rc = coro_aio_run_until_complete(loop, t, NULL, NULL);
+    coro_aio_future_release(t);
+    ck_assert_int_eq(coro_aio_loop_close(loop), CORO_OK);
+    return rc;
+}
+
 const char *exc_str(const coro_exc *e)
 {
     static char buf[256];

@@ -13,6 +13,10 @@ void record_handler(coro_aio_loop *loop, const coro_aio_exc_context *ctx, void *
 /* A new loop (the clock given) with record_handler installed; fails the test
  * on error. */
 coro_aio_loop *new_loop(int clock);
+/* Runs main(self, arg) as the first task of a fresh virtual-clock loop (with
+ * record_handler), then closes the loop; returns run_until_complete's
+ * status. Fails the test when the task cannot be made or the loop closed. */
+int run_in_virtual_loop(coro_fn main, void *arg);
 /* "Type: message" or "Type" into a static buffer. */
 const char *exc_str(const coro_exc *e);
 

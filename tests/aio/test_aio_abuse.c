@@ -30,19 +30,6 @@
 
 static coro_aio_loop *lp(void) { return coro_aio_get_running_loop(); }
 
-/* Runs main(self, arg) as the first task of a fresh virtual-clock loop, then
- * closes the loop; returns run_until_complete's status. */
-static int run(coro_fn main, void *arg)
-{
-    coro_aio_loop *loop = new_loop(CORO_AIO_CLOCK_VIRTUAL);
-    coro_aio_future *t = coro_aio_create_task(loop, main, arg, NULL);
-    ck_assert_ptr_nonnull(t);
-    int rc = coro_aio_run_until_complete(loop, t, NULL, NULL);
-    coro_aio_future_release(t);
-    ck_assert_int_eq(coro_aio_loop_close(loop), CORO_OK);
-    return rc;
-}
-
 /* "ok", "Type: message", or "EINVAL: <last error>" (coro_err_name). */
 static const char *st(int rc)
 {
@@ -251,7 +238,7 @@ static void *vanish_main(coro *self, void *arg)
 START_TEST(test_peer_vanishes)
 {
     vc = &vanish_cases[_i];
-    ck_assert_int_eq(run(vanish_main, NULL), CORO_OK);
+    ck_assert_int_eq(run_in_virtual_loop(vanish_main, NULL), CORO_OK);
     ck_assert_msg(strcmp(tr.buf, vc->want) == 0, "%s:\n got: %s\nwant: %s", vc->name, tr.buf,
                   vc->want);
 }
@@ -338,7 +325,7 @@ static void *release_main(coro *self, void *arg)
 START_TEST(test_release_while_another_task_waits)
 {
     waiter_op = _i;
-    ck_assert_int_eq(run(release_main, NULL), CORO_OK);
+    ck_assert_int_eq(run_in_virtual_loop(release_main, NULL), CORO_OK);
     char want[64];
     snprintf(want, sizeof want, "released; waiter %s", release_want[_i]);
     ck_assert_str_eq(tr.buf, want);
@@ -404,7 +391,7 @@ static void *emfile_accept_main(coro *self, void *arg)
  * then retried; the server neither dies nor spins. */
 START_TEST(test_emfile_on_accept_pauses)
 {
-    ck_assert_int_eq(run(emfile_accept_main, NULL), CORO_OK);
+    ck_assert_int_eq(run_in_virtual_loop(emfile_accept_main, NULL), CORO_OK);
     ck_assert_str_eq(tr.buf, "handler: socket.accept() out of system resource OSError: [Errno 24] "
                              "Too many open files; "
                              "handler: socket.accept() out of system resource OSError: [Errno 24] "
@@ -444,7 +431,7 @@ static void *emfile_connect_main(coro *self, void *arg)
 /* Python: open_connection raises OSError [Errno 24] Too many open files. */
 START_TEST(test_emfile_on_connect_and_listen)
 {
-    ck_assert_int_eq(run(emfile_connect_main, NULL), CORO_OK);
+    ck_assert_int_eq(run_in_virtual_loop(emfile_connect_main, NULL), CORO_OK);
     ck_assert_str_eq(tr.buf, "open_connection OSError: [Errno 24] Too many open files errno 24; "
                              "start_server OSError: [Errno 24] Too many open files; "
                              "open_connection ok");
@@ -510,7 +497,7 @@ static void *huge_main(coro *self, void *arg)
 START_TEST(test_huge_writes)
 {
     static const size_t chunks[] = {0, 65536};
-    ck_assert_int_eq(run(huge_main, (void *)(uintptr_t)chunks[_i]), CORO_OK);
+    ck_assert_int_eq(run_in_virtual_loop(huge_main, (void *)(uintptr_t)chunks[_i]), CORO_OK);
     ck_assert_str_eq(tr.buf, "write ok; drain ok; wait_closed ok; sunk all, sum equal");
 }
 END_TEST
@@ -577,7 +564,7 @@ static void *flood_main(coro *self, void *arg)
  * reader buffers the flood in the server). */
 START_TEST(test_flood_a_deaf_handler)
 {
-    ck_assert_int_eq(run(flood_main, NULL), CORO_OK);
+    ck_assert_int_eq(run_in_virtual_loop(flood_main, NULL), CORO_OK);
     ck_assert_str_eq(tr.buf, "stalled yes, bounded yes; absurd write ENOMEM (do not fit); "
                              "flooder drain CancelledError");
 }
@@ -632,7 +619,7 @@ static void *limit_main(coro *self, void *arg)
  * ValueError b'\n' b'abcdefgh\n' ValueError b'\n' b'end' b'' */
 START_TEST(test_readline_at_the_limit)
 {
-    ck_assert_int_eq(run(limit_main, NULL), CORO_OK);
+    ck_assert_int_eq(run_in_virtual_loop(limit_main, NULL), CORO_OK);
     ck_assert_str_eq(tr.buf, "'12345678'; "
                              "ValueError: Separator is not found, and chunk exceed the limit; "
                              "''; 'abcdefgh'; "
@@ -663,7 +650,7 @@ static void *spanning_main(coro *self, void *arg)
 /* A five-byte separator that arrives a byte at a time. */
 START_TEST(test_readuntil_separator_spans_reads)
 {
-    ck_assert_int_eq(run(spanning_main, NULL), CORO_OK);
+    ck_assert_int_eq(run_in_virtual_loop(spanning_main, NULL), CORO_OK);
     ck_assert_str_eq(tr.buf,
                      "ok 'aa<SEP>'; ok 'bbbb<SEP>'; ok '<SEP>'; "
                      "IncompleteReadError: 5 bytes read on a total of undefined expected bytes "
@@ -714,7 +701,7 @@ static void *zero_main(coro *self, void *arg)
 
 START_TEST(test_zero_lengths_and_wrong_states)
 {
-    ck_assert_int_eq(run(zero_main, NULL), CORO_OK);
+    ck_assert_int_eq(run_in_virtual_loop(zero_main, NULL), CORO_OK);
     ck_assert_str_eq(tr.buf,
                      "read 0: ok 0; readexactly 0: ok 0; write 0: ok; drain: ok; "
                      "empty sep: EINVAL: readuntil: Separator should be at least one-byte "
@@ -781,7 +768,7 @@ static void *cancel_handler_main(coro *self, void *arg)
  * closes the stream (the client reads EOF), the server stays whole. */
 START_TEST(test_cancel_a_handler)
 {
-    ck_assert_int_eq(run(cancel_handler_main, NULL), CORO_OK);
+    ck_assert_int_eq(run_in_virtual_loop(cancel_handler_main, NULL), CORO_OK);
     ck_assert_str_eq(tr.buf, "cancel 1; handler read CancelledError: stop; client read ok 0; "
                              "wait_closed ok; wait_closed again ok");
 }
@@ -841,7 +828,7 @@ static void *forever_main(coro *self, void *arg)
  * the server; connections already accepted go on. */
 START_TEST(test_serve_forever_cancelled)
 {
-    ck_assert_int_eq(run(forever_main, NULL), CORO_OK);
+    ck_assert_int_eq(run_in_virtual_loop(forever_main, NULL), CORO_OK);
     ck_assert_str_eq(tr.buf, "second serve_forever EBUSY: server_serve_forever: the server is "
                              "already being awaited on serve_forever(); "
                              "first serve_forever CancelledError; port -1; "
@@ -869,7 +856,7 @@ static void *abandon_main(coro *self, void *arg)
  * client stream; both are given back afterwards (no crash, no leak). */
 START_TEST(test_loop_closed_under_a_server)
 {
-    ck_assert_int_eq(run(abandon_main, NULL), CORO_OK);
+    ck_assert_int_eq(run_in_virtual_loop(abandon_main, NULL), CORO_OK);
     coro_aio_stream_release(kept);
     coro_aio_server_release(srv);
     ck_assert_str_eq(tr.buf, "handler: Task was destroyed but it is pending! <Task pending "
@@ -923,7 +910,7 @@ static void *misuse_main(coro *self, void *arg)
  * refused with "Connect call failed ('127.0.0.1', 0)". */
 START_TEST(test_misuse_in_a_task)
 {
-    ck_assert_int_eq(run(misuse_main, NULL), CORO_OK);
+    ck_assert_int_eq(run_in_virtual_loop(misuse_main, NULL), CORO_OK);
     ck_assert_str_eq(
         tr.buf,
         "run_once ERUNNING: run_once: This event loop is already running; "
@@ -1075,7 +1062,7 @@ static void *long_names_main(coro *self, void *arg)
  * without a query (Python refuses it earlier, in its idna codec). */
 START_TEST(test_very_long_host_names)
 {
-    ck_assert_int_eq(run(long_names_main, NULL), CORO_OK);
+    ck_assert_int_eq(run_in_virtual_loop(long_names_main, NULL), CORO_OK);
     ck_assert_str_eq(tr.buf, "64: gaierror; gaierror; 300: gaierror; gaierror; "
                              "4999: gaierror; gaierror");
 }
@@ -1298,7 +1285,7 @@ START_TEST(test_handler_releases_its_stream)
     };
     int how = _i;
     self_release_log[0] = '\0';
-    ck_assert_int_eq(run(self_release_main, &how), CORO_OK);
+    ck_assert_int_eq(run_in_virtual_loop(self_release_main, &how), CORO_OK);
     ck_assert_str_eq(self_release_log, want[_i]);
 }
 END_TEST

@@ -29,19 +29,6 @@ static coro_aio_loop *lp(void) { return coro_aio_get_running_loop(); }
 
 static double now(void) { return coro_aio_time(lp()); }
 
-/* Runs main(self, arg) as the first task of a fresh virtual-clock loop,
- * closes the loop; returns run_until_complete's status. */
-static int run(coro_fn main, void *arg)
-{
-    coro_aio_loop *loop = new_loop(CORO_AIO_CLOCK_VIRTUAL);
-    coro_aio_future *t = coro_aio_create_task(loop, main, arg, NULL);
-    ck_assert_ptr_nonnull(t);
-    int rc = coro_aio_run_until_complete(loop, t, NULL, NULL);
-    coro_aio_future_release(t);
-    ck_assert_int_eq(coro_aio_loop_close(loop), CORO_OK);
-    return rc;
-}
-
 /* "ok", "Type: message", or the error's name. */
 static const char *st(int rc)
 {
@@ -147,7 +134,7 @@ static void *partial_main(coro *self, void *arg)
  * second apart, then write_eof: b'hell' b'o' b'worl' b'd!' b'' */
 START_TEST(test_partial_reads_then_eof)
 {
-    ck_assert_int_eq(run(partial_main, NULL), CORO_OK);
+    ck_assert_int_eq(run_in_virtual_loop(partial_main, NULL), CORO_OK);
     ck_assert_str_eq(tr.buf, "1.0 hell; 1.0 o; 2.0 worl; 2.0 d!; 3.0 ; at_eof 1");
 }
 END_TEST
@@ -176,7 +163,7 @@ static void *exactly_main(coro *self, void *arg)
  * IncompleteReadError: 3 bytes read on a total of 5 expected bytes, partial b'ld!' */
 START_TEST(test_readexactly_and_short)
 {
-    ck_assert_int_eq(run(exactly_main, NULL), CORO_OK);
+    ck_assert_int_eq(run_in_virtual_loop(exactly_main, NULL), CORO_OK);
     ck_assert_str_eq(tr.buf, "2.0 ok hellowor; 3.0 IncompleteReadError: 3 bytes read on a "
                              "total of 5 expected bytes got 3 ld!; errno 0; zero ok 0");
 }
@@ -264,7 +251,7 @@ static const lines_case lines_cases[] = {
 START_TEST(test_lines)
 {
     const lines_case *c = &lines_cases[_i];
-    ck_assert_int_eq(run(lines_main, (void *)c), CORO_OK);
+    ck_assert_int_eq(run_in_virtual_loop(lines_main, (void *)c), CORO_OK);
     ck_assert_str_eq(tr.buf, c->expect);
 }
 END_TEST
@@ -291,7 +278,7 @@ static void *split_main(coro *self, void *arg)
 
 START_TEST(test_readuntil_split_separator)
 {
-    ck_assert_int_eq(run(split_main, NULL), CORO_OK);
+    ck_assert_int_eq(run_in_virtual_loop(split_main, NULL), CORO_OK);
     ck_assert_str_eq(tr.buf, "2.0 ok [GET /x\r\n]; 3.0 ok [\r\n]; 4.0 IncompleteReadError: 4 "
                              "bytes read on a total of undefined expected bytes [body]");
 }
@@ -343,7 +330,7 @@ static void *bulk_main(coro *self, void *arg)
 
 START_TEST(test_bulk_integrity)
 {
-    ck_assert_int_eq(run(bulk_main, NULL), CORO_OK);
+    ck_assert_int_eq(run_in_virtual_loop(bulk_main, NULL), CORO_OK);
     ck_assert_str_eq(tr.buf, "server drained ok; total 1048576 bad 0");
 }
 END_TEST
@@ -384,7 +371,7 @@ static void *data_then_close_main(coro *self, void *arg)
 
 START_TEST(test_data_and_eof_in_one_edge)
 {
-    ck_assert_int_eq(run(data_then_close_main, _i ? (void *)"reset" : NULL), CORO_OK);
+    ck_assert_int_eq(run_in_virtual_loop(data_then_close_main, _i ? (void *)"reset" : NULL), CORO_OK);
     if (_i == 0)
         ck_assert_str_eq(tr.buf, "1.0 ok 'abc'; 1.0 ok ''");
     else /* Linux drops the unread data with the reset */
@@ -504,7 +491,7 @@ static void *read_all_main(coro *self, void *arg)
 START_TEST(test_read_all)
 {
     const read_all_case *c = &read_all_cases[_i];
-    ck_assert_int_eq(run(read_all_main, (void *)c), CORO_OK);
+    ck_assert_int_eq(run_in_virtual_loop(read_all_main, (void *)c), CORO_OK);
     ck_assert_str_eq(tr.buf, c->want);
 }
 END_TEST
@@ -531,7 +518,7 @@ static void *read_all_bulk_main(coro *self, void *arg)
 
 START_TEST(test_read_all_bulk)
 {
-    ck_assert_int_eq(run(read_all_bulk_main, NULL), CORO_OK);
+    ck_assert_int_eq(run_in_virtual_loop(read_all_bulk_main, NULL), CORO_OK);
     ck_assert_str_eq(tr.buf, "server drained ok; read_all ok len 1048576 bad 0 nul 1");
 }
 END_TEST
@@ -582,7 +569,7 @@ static void *read_all_pending_main(coro *self, void *arg)
 
 START_TEST(test_read_all_pending_at_close)
 {
-    ck_assert_int_eq(run(read_all_pending_main, NULL), CORO_OK);
+    ck_assert_int_eq(run_in_virtual_loop(read_all_pending_main, NULL), CORO_OK);
     case_release_tasks();
     ck_assert_str_eq(tr.buf, "NULL data EINVAL; NULL len EINVAL data NULL; NULL stream EINVAL "
                              "data NULL len 0; second reader EBUSY; read() called while "
@@ -650,7 +637,7 @@ static void *read_timeout_main(coro *self, void *arg)
 
 START_TEST(test_read_timeout_keeps_partial)
 {
-    ck_assert_int_eq(run(read_timeout_main, NULL), CORO_OK);
+    ck_assert_int_eq(run_in_virtual_loop(read_timeout_main, NULL), CORO_OK);
     ck_assert_str_eq(tr.buf, "2.5 readexactly TimeoutError; read ok 'ab'");
 }
 END_TEST
@@ -692,7 +679,7 @@ static void *read_cancel_main(coro *self, void *arg)
 
 START_TEST(test_read_cancelled)
 {
-    ck_assert_int_eq(run(read_cancel_main, NULL), CORO_OK);
+    ck_assert_int_eq(run_in_virtual_loop(read_cancel_main, NULL), CORO_OK);
     ck_assert_str_eq(tr.buf, "second reader EBUSY; A 3.0 read CancelledError; cancelled 0; "
                              "server got bye");
     case_release_tasks();
@@ -720,7 +707,7 @@ static void *close_while_reading_main(coro *self, void *arg)
 
 START_TEST(test_close_while_reading)
 {
-    ck_assert_int_eq(run(close_while_reading_main, NULL), CORO_OK);
+    ck_assert_int_eq(run_in_virtual_loop(close_while_reading_main, NULL), CORO_OK);
     ck_assert_msg(strstr(tr.buf, "A 1.0 read ClosedError: file descriptor ") != NULL,
                   "transcript: %s", tr.buf);
     ck_assert_msg(strstr(tr.buf, "was closed while a task waited on it; "
@@ -784,7 +771,7 @@ static void *two_drainers_main(coro *self, void *arg)
 
 START_TEST(test_two_drainers_one_cancelled)
 {
-    ck_assert_int_eq(run(two_drainers_main, NULL), CORO_OK);
+    ck_assert_int_eq(run_in_virtual_loop(two_drainers_main, NULL), CORO_OK);
     ck_assert_str_eq(tr.buf, "A 1.0 drain CancelledError; B 2.0 drain ok");
     case_release_tasks();
 }
@@ -842,7 +829,7 @@ static void *backpressure_main(coro *self, void *arg)
 
 START_TEST(test_backpressure_slow_reader)
 {
-    ck_assert_int_eq(run(backpressure_main, NULL), CORO_OK);
+    ck_assert_int_eq(run_in_virtual_loop(backpressure_main, NULL), CORO_OK);
     ck_assert_str_eq(tr.buf, "drains that waited: many; first resumed after the reader "
                              "started; wait_closed ok; server total 2097152 at 37.0");
 }
@@ -885,7 +872,7 @@ static void *drain_timeout_main(coro *self, void *arg)
 
 START_TEST(test_drain_timeout)
 {
-    ck_assert_int_eq(run(drain_timeout_main, NULL), CORO_OK);
+    ck_assert_int_eq(run_in_virtual_loop(drain_timeout_main, NULL), CORO_OK);
     ck_assert_msg(strstr(tr.buf, "3.0 drain TimeoutError; ") != NULL, "transcript: %s", tr.buf);
     ck_assert_msg(strstr(tr.buf, "drain again ok; server total 1048576") != NULL, "transcript: %s",
                   tr.buf);
@@ -931,7 +918,7 @@ static void *write_eof_main(coro *self, void *arg)
 
 START_TEST(test_write_eof)
 {
-    ck_assert_int_eq(run(write_eof_main, NULL), CORO_OK);
+    ck_assert_int_eq(run_in_virtual_loop(write_eof_main, NULL), CORO_OK);
     ck_assert_str_eq(tr.buf, "write_eof ok twice ok; write after eof EINVAL; reply ok ABCDEF; "
                              "then ok 0 eof 1");
 }
@@ -974,7 +961,7 @@ static void *close_flushes_main(coro *self, void *arg)
 
 START_TEST(test_close_flushes_in_background)
 {
-    ck_assert_int_eq(run(close_flushes_main, NULL), CORO_OK);
+    ck_assert_int_eq(run_in_virtual_loop(close_flushes_main, NULL), CORO_OK);
     ck_assert_str_eq(tr.buf, "closing 1; server total 1048576");
 }
 END_TEST
@@ -1021,7 +1008,7 @@ static void *reset_read_main(coro *self, void *arg)
 
 START_TEST(test_reset_on_read)
 {
-    ck_assert_int_eq(run(reset_read_main, NULL), CORO_OK);
+    ck_assert_int_eq(run_in_virtual_loop(reset_read_main, NULL), CORO_OK);
     ck_assert_str_eq(tr.buf, "1.0 read ConnectionResetError: [Errno 104] Connection reset by "
                              "peer errno 104; reset is ConnectionError 1 OSError 1; again "
                              "ConnectionResetError: [Errno 104] Connection reset by peer; "
@@ -1049,7 +1036,7 @@ static void *reset_drain_main(coro *self, void *arg)
 
 START_TEST(test_reset_on_drain)
 {
-    ck_assert_int_eq(run(reset_drain_main, NULL), CORO_OK);
+    ck_assert_int_eq(run_in_virtual_loop(reset_drain_main, NULL), CORO_OK);
     ck_assert_str_eq(tr.buf, "drain ConnectionResetError: [Errno 104] Connection reset by peer");
 }
 END_TEST
@@ -1090,7 +1077,7 @@ static void *reset_in_drain_main(coro *self, void *arg)
 
 START_TEST(test_reset_while_draining)
 {
-    ck_assert_int_eq(run(reset_in_drain_main, NULL), CORO_OK);
+    ck_assert_int_eq(run_in_virtual_loop(reset_in_drain_main, NULL), CORO_OK);
     ck_assert_str_eq(tr.buf, "4.0 drain ConnectionResetError: [Errno 104] Connection reset by "
                              "peer");
 }
@@ -1137,7 +1124,7 @@ static void *broken_pipe_main(coro *self, void *arg)
 START_TEST(test_broken_pipe_is_an_exception)
 {
     signal(SIGPIPE, SIG_DFL);
-    ck_assert_int_eq(run(broken_pipe_main, NULL), CORO_OK);
+    ck_assert_int_eq(run_in_virtual_loop(broken_pipe_main, NULL), CORO_OK);
     ck_assert_str_eq(tr.buf, "unix server ok port 0; connect ok; read ok 0; write ok; "
                              "drain BrokenPipeError: [Errno 32] Broken pipe errno 32");
 }
@@ -1174,7 +1161,7 @@ static void *refused_main(coro *self, void *arg)
  * "[Errno 111] Connect call failed ('127.0.0.1', 1)", errno 111. */
 START_TEST(test_connect_refused)
 {
-    ck_assert_int_eq(run(refused_main, NULL), CORO_OK);
+    ck_assert_int_eq(run_in_virtual_loop(refused_main, NULL), CORO_OK);
     ck_assert_str_eq(tr.buf, "as python errno 111 out NULL");
 }
 END_TEST
@@ -1230,7 +1217,7 @@ static void *connect_timeout_main(coro *self, void *arg)
 
 START_TEST(test_connect_timeout)
 {
-    ck_assert_int_eq(run(connect_timeout_main, &_i), CORO_OK);
+    ck_assert_int_eq(run_in_virtual_loop(connect_timeout_main, &_i), CORO_OK);
     ck_assert_str_eq(tr.buf, _i == 0 ? "2.0 connect TimeoutError"
                                      : "1.5 connect CancelledError; timeout scope TimeoutError");
 }
@@ -1292,7 +1279,7 @@ static void *many_clients_main(coro *self, void *arg)
 
 START_TEST(test_port0_many_clients)
 {
-    ck_assert_int_eq(run(many_clients_main, NULL), CORO_OK);
+    ck_assert_int_eq(run_in_virtual_loop(many_clients_main, NULL), CORO_OK);
     ck_assert_str_eq(tr.buf, "serve ok port>0 1; clients done; server closed");
     case_release_tasks();
 }
@@ -1330,7 +1317,7 @@ static void *reuse_main(coro *self, void *arg)
 
 START_TEST(test_reuse_port_two_servers)
 {
-    ck_assert_int_eq(run(reuse_main, NULL), CORO_OK);
+    ck_assert_int_eq(run_in_virtual_loop(reuse_main, NULL), CORO_OK);
     ck_assert_str_eq(tr.buf, "first ok; second with reuse_port ok same port 1; third without "
                              "as python, out NULL");
     case_release_tasks();
@@ -1383,7 +1370,7 @@ static void *serve_forever_main(coro *self, void *arg)
  * server.close() from elsewhere ends serve_forever with CancelledError too. */
 START_TEST(test_serve_forever)
 {
-    ck_assert_int_eq(run(serve_forever_main, &_i), CORO_OK);
+    ck_assert_int_eq(run_in_virtual_loop(serve_forever_main, &_i), CORO_OK);
     ck_assert_str_eq(tr.buf, "second EBUSY; 2.0 serve_forever CancelledError; task cancelled 1 "
                              "port -1; connect after refused; serve again EINVAL; "
                              "wait_closed ok");
@@ -1424,7 +1411,7 @@ static void *wait_closed_main(coro *self, void *arg)
 
 START_TEST(test_server_wait_closed_waits_for_handlers)
 {
-    ck_assert_int_eq(run(wait_closed_main, NULL), CORO_OK);
+    ck_assert_int_eq(run_in_virtual_loop(wait_closed_main, NULL), CORO_OK);
     ck_assert_str_eq(tr.buf, "closed at 1.0; handler done at 5.0; wait_closed ok at 5.0; "
                              "client sees eof ok 0");
 }
@@ -1456,7 +1443,7 @@ static void *raising_main(coro *self, void *arg)
 
 START_TEST(test_handler_exception_reported)
 {
-    ck_assert_int_eq(run(raising_main, NULL), CORO_OK);
+    ck_assert_int_eq(run_in_virtual_loop(raising_main, NULL), CORO_OK);
     ck_assert_msg(strstr(tr.buf, "client read ok 0") != NULL, "transcript: %s", tr.buf);
     ck_assert_msg(strstr(tr.buf, "handler: Task exception was never retrieved "
                                  "ValueError: bad request") != NULL,
@@ -1518,7 +1505,7 @@ static void *unix_main(coro *self, void *arg)
  * ConnectionRefusedError: [Errno 111] Connection refused. */
 START_TEST(test_unix_sockets)
 {
-    ck_assert_int_eq(run(unix_main, NULL), CORO_OK);
+    ck_assert_int_eq(run_in_virtual_loop(unix_main, NULL), CORO_OK);
     ck_assert_str_eq(tr.buf, "server ok; echo ok ping; peer the path; after close "
                              "ConnectionRefusedError: [Errno 111] Connection refused; no file "
                              "FileNotFoundError: [Errno 2] No such file or directory errno 2; "
@@ -1569,7 +1556,7 @@ static void *names_main(coro *self, void *arg)
 
 START_TEST(test_peername_sockname)
 {
-    ck_assert_int_eq(run(names_main, NULL), CORO_OK);
+    ck_assert_int_eq(run_in_virtual_loop(names_main, NULL), CORO_OK);
     ck_assert_str_eq(tr.buf, "sockname ok matches server's peername 1; peername ok port "
                              "matches 1 len 16; after close EINVAL fd -1");
 }
@@ -1599,7 +1586,7 @@ static void *localhost_main(coro *self, void *arg)
 
 START_TEST(test_localhost)
 {
-    ck_assert_int_eq(run(localhost_main, NULL), CORO_OK);
+    ck_assert_int_eq(run_in_virtual_loop(localhost_main, NULL), CORO_OK);
     ck_assert_str_eq(tr.buf, "server ok; connect ok; echo ok hi");
 }
 END_TEST
@@ -1658,7 +1645,7 @@ static void *any_host_main(coro *self, void *arg)
 
 START_TEST(test_any_host_and_ipv6)
 {
-    ck_assert_int_eq(run(any_host_main, NULL), CORO_OK);
+    ck_assert_int_eq(run_in_virtual_loop(any_host_main, NULL), CORO_OK);
     ck_assert_str_eq(tr.buf, "server ok; 127.0.0.1 echo ok; ::1 echo ok; v6 refused as python; "
                              "v4 address with AF_INET6 gaierror: [Errno -9] Address family "
                              "for hostname not supported");
@@ -1716,7 +1703,7 @@ static void *misuse_main(coro *self, void *arg)
 
 START_TEST(test_misuse)
 {
-    ck_assert_int_eq(run(misuse_main, NULL), CORO_OK);
+    ck_assert_int_eq(run_in_virtual_loop(misuse_main, NULL), CORO_OK);
     ck_assert_str_eq(tr.buf,
                      "host NULL EINVAL; port 70000 EINVAL; out NULL EINVAL; low > high EINVAL; "
                      "unix NULL EINVAL; bad name gaierror: [Errno -2] Name or service not known; "

@@ -94,18 +94,6 @@ static int fake_lookup(const char *host, const char *service, const struct addri
 
 static int port;
 
-/* Runs main(self, arg) as the first task of a fresh virtual-clock loop. */
-static int run(coro_fn main, void *arg)
-{
-    coro_aio_loop *loop = new_loop(CORO_AIO_CLOCK_VIRTUAL);
-    coro_aio_future *t = coro_aio_create_task(loop, main, arg, NULL);
-    ck_assert_ptr_nonnull(t);
-    int rc = coro_aio_run_until_complete(loop, t, NULL, NULL);
-    coro_aio_future_release(t);
-    ck_assert_int_eq(coro_aio_loop_close(loop), CORO_OK);
-    return rc;
-}
-
 /* Appends s to the transcript with every occurrence of the case's port
  * written as P. */
 static void tr_port(const char *s)
@@ -242,7 +230,7 @@ static void *connect_main(coro *self, void *arg)
 START_TEST(test_several_addresses)
 {
     const connect_case *c = &connect_cases[_i];
-    ck_assert_int_eq(run(connect_main, (void *)c), CORO_OK);
+    ck_assert_int_eq(run_in_virtual_loop(connect_main, (void *)c), CORO_OK);
     char want[512];
     snprintf(want, sizeof want, "connect %s; out %s", c->want,
              strncmp(c->want, "ok;", 3) == 0 ? "set" : "NULL");
@@ -296,7 +284,7 @@ static void *timeout_main(coro *self, void *arg)
 
 START_TEST(test_connect_timeout_every_address)
 {
-    ck_assert_int_eq(run(timeout_main, (void *)timeout_hosts[_i]), CORO_OK);
+    ck_assert_int_eq(run_in_virtual_loop(timeout_main, (void *)timeout_hosts[_i]), CORO_OK);
     ck_assert_str_eq(tr.buf, "2.0 TimeoutError errno 0");
 }
 END_TEST
