@@ -1280,8 +1280,8 @@ START_TEST(test_handler_releases_its_stream)
     static const char *const want[] = {
         "line ok=bye\n eof ok=0",
         "line ok=bye\n eof ok=0",
-        "second release: stream_release: the stream was already released; "
-        "line ok=bye\n eof ok=0",
+        ("second release: stream_release: the stream was already released; "
+         "line ok=bye\n eof ok=0"),
     };
     int how = _i;
     self_release_log[0] = '\0';
