@@ -154,7 +154,7 @@ static void *ev_late(coro *self, void *arg)
  *     ts = [asyncio.create_task(waiter(x)) for x in 'ab']
  *     await asyncio.sleep(0)
  *     e.set(); e.clear(); p('set and cleared')
- *     await asyncio.case_gather(*ts)
+ *     await asyncio.gather(*ts)
  *     async def late():
  *         await e.wait(); p('late woke')
  *     t = asyncio.create_task(late()); await asyncio.sleep(0)
@@ -254,7 +254,7 @@ static void *ev_timed_waiter(coro *self, void *arg)
  *         await e.wait(); p(tag, 'woke at %.1f' % (loop.time() - t0))
  *     ts = [asyncio.create_task(waiter('w1')), asyncio.create_task(setter()),
  *           asyncio.create_task(waiter('w2'))]
- *     await asyncio.case_gather(*ts)
+ *     await asyncio.gather(*ts)
  * -> (3.11.7) set at 2.5; w1 woke at 2.5; w2 woke at 2.5
  */
 static void *event_timed(coro *self, void *arg)
@@ -315,7 +315,7 @@ static void *lk_worker(coro *self, void *arg)
  *         p(tag, 'wants'); await l.acquire()
  *         p(tag, 'has'); await asyncio.sleep(0); p(tag, 'releases'); l.release()
  *     ts = [asyncio.create_task(worker(x)) for x in 'abc']
- *     await asyncio.case_gather(*ts); p('locked', l.locked())
+ *     await asyncio.gather(*ts); p('locked', l.locked())
  * -> (3.11.7) a wants; a has; b wants; c wants; a releases; b has; b releases; c has; c
  *    releases; locked False
  */
@@ -361,7 +361,7 @@ static void *lk_newcomer(coro *self, void *arg)
  *     async def newcomer():
  *         p('newcomer wants'); await l.acquire(); p('newcomer has'); l.release()
  *     n = asyncio.create_task(newcomer())
- *     await asyncio.case_gather(t, n)
+ *     await asyncio.gather(t, n)
  * -> (3.11.7) released, locked False; waiter has; newcomer wants; newcomer has
  */
 static void *lock_no_overtake(coro *self, void *arg)
@@ -444,7 +444,7 @@ static void *lk_waiter_tag(coro *self, void *arg)
  *     b = asyncio.create_task(waiter('b')); c = asyncio.create_task(waiter('c'))
  *     await asyncio.sleep(0)
  *     l.release(); b.cancel(); p('released and cancelled b')
- *     await asyncio.case_gather(b, c, return_exceptions=True)
+ *     await asyncio.gather(b, c, return_exceptions=True)
  *     p('locked', l.locked(), 'b cancelled', b.cancelled())
  * -> (3.11.7) released and cancelled b; b cancelled, locked False; c has; locked False b
  *    cancelled True
@@ -491,7 +491,7 @@ static void *lk_waiter_tag2(coro *self, void *arg)
  *     await asyncio.sleep(0)
  *     b.cancel(); await asyncio.sleep(0)
  *     p('releasing'); l.release()
- *     await asyncio.case_gather(b, c, return_exceptions=True)
+ *     await asyncio.gather(b, c, return_exceptions=True)
  * -> (3.11.7) b cancelled; releasing; c has
  */
 static void *lock_cancel_waiting(coro *self, void *arg)
@@ -532,7 +532,7 @@ static void *lk_waiter_c(coro *self, void *arg)
  *     b.cancel(); l.release()
  *     await l.acquire(); p('main has it at once, locked', l.locked())
  *     l.release()
- *     await asyncio.case_gather(b, return_exceptions=True)
+ *     await asyncio.gather(b, return_exceptions=True)
  * -> (3.11.7) main has it at once, locked True; waiter cancelled
  */
 static void *lock_cancelled_waiters_only(coro *self, void *arg)
@@ -579,7 +579,7 @@ static void *lk_holder(coro *self, void *arg)
  *         await l.acquire(); p('waiter has'); l.release()
  *     h = asyncio.create_task(holder()); w = asyncio.create_task(waiter())
  *     await asyncio.sleep(0); h.cancel()
- *     await asyncio.case_gather(h, w, return_exceptions=True)
+ *     await asyncio.gather(h, w, return_exceptions=True)
  *     p('h cancelled', h.cancelled())
  * -> (3.11.7) holder released; waiter has; h cancelled True
  */
@@ -680,7 +680,7 @@ static void *sem_worker(coro *self, void *arg)
  *     async def worker(tag):
  *         await s.acquire(); p(tag, 'in, value', s._value, 'locked', s.locked())
  *         await asyncio.sleep(0); s.release(); p(tag, 'out')
- *     await asyncio.case_gather(*[asyncio.create_task(worker(x)) for x in 'abc'])
+ *     await asyncio.gather(*[asyncio.create_task(worker(x)) for x in 'abc'])
  *     p('value', s._value, 'locked', s.locked())
  * -> (3.11.7) a in, value 1 locked False; b in, value 0 locked True; a out; b out; c in, value
  *    1 locked False; c out; value 2 locked False
@@ -756,7 +756,7 @@ static void *sem_waiter_c(coro *self, void *arg)
  *     b = asyncio.create_task(waiter('b')); c = asyncio.create_task(waiter('c'))
  *     await asyncio.sleep(0)
  *     s.release(); p('released, value', s._value); b.cancel()
- *     await asyncio.case_gather(b, c, return_exceptions=True)
+ *     await asyncio.gather(b, c, return_exceptions=True)
  *     p('value', s._value)
  * -> (3.11.7) released, value 0; b cancelled, value 0; c in, value 0; value 0
  */
@@ -785,7 +785,7 @@ static void *sem_cancel_after_wake(coro *self, void *arg)
  *     s.release(); s.release(); p('two released, value', s._value, 'locked', s.locked())
  *     await asyncio.sleep(0); await asyncio.sleep(0)
  *     s.release(); p('third released')
- *     await asyncio.case_gather(*ts); p('value', s._value)
+ *     await asyncio.gather(*ts); p('value', s._value)
  * -> (3.11.7) two released, value 0 locked True; a in, value 0; b in, value 0; third released;
  *    c in, value 0; value 0
  */
@@ -830,7 +830,7 @@ static void *sem_waiter_no(coro *self, void *arg)
  *     a = asyncio.create_task(waiter('a')); await asyncio.sleep(0)
  *     s.release(); p('released, value', s._value, 'locked', s.locked())
  *     b = asyncio.create_task(waiter('b'))
- *     await asyncio.case_gather(a, b); p('value', s._value)
+ *     await asyncio.gather(a, b); p('value', s._value)
  * -> (3.11.7) a wants, locked True; released, value 0 locked True; a in; b wants, locked True;
  *    b in; value 1
  */
@@ -871,7 +871,7 @@ static void *sem_waiter_w(coro *self, void *arg)
  *     b = asyncio.create_task(waiter('b')); c = asyncio.create_task(waiter('c'))
  *     await asyncio.sleep(0); b.cancel(); await asyncio.sleep(0)
  *     p('locked', s.locked()); s.release()
- *     await asyncio.case_gather(b, c, return_exceptions=True); p('value', s._value)
+ *     await asyncio.gather(b, c, return_exceptions=True); p('value', s._value)
  * -> (3.11.7) b cancelled, value 0; locked True; c in; value 0
  */
 static void *sem_cancel_waiting(coro *self, void *arg)
@@ -1006,7 +1006,7 @@ static void *cv_waiter_tag(coro *self, void *arg)
  *     async with c: c.notify(2); p('notified 2')
  *     await asyncio.sleep(0); await asyncio.sleep(0); await asyncio.sleep(0)
  *     async with c: c.notify(1); c.notify_all(); p('notified all')
- *     await asyncio.case_gather(*ts)
+ *     await asyncio.gather(*ts)
  * -> (3.11.7) notified 2; a woke; b woke; notified all; c woke; d woke
  */
 static void *cond_notify_n(coro *self, void *arg)
@@ -1145,7 +1145,7 @@ static void *cv_waiter_cancel(coro *self, void *arg)
  *     t = asyncio.create_task(waiter()); await asyncio.sleep(0)
  *     await c.acquire(); t.cancel('bye'); await asyncio.sleep(0); await asyncio.sleep(0)
  *     p('main releases'); c.release()
- *     await asyncio.case_gather(t, return_exceptions=True)
+ *     await asyncio.gather(t, return_exceptions=True)
  *     p('locked', c.locked(), 'cancelled', t.cancelled())
  * -> (3.11.7) main releases; waiter cancelled ('bye',) locked True; locked False cancelled True
  */
@@ -1180,7 +1180,7 @@ static void *cond_cancel_reacquires(coro *self, void *arg)
  *     await c.acquire(); c.notify(); await asyncio.sleep(0); await asyncio.sleep(0)
  *     t.cancel('m1'); await asyncio.sleep(0); t.cancel('m2'); await asyncio.sleep(0)
  *     p('main releases'); c.release()
- *     await asyncio.case_gather(t, return_exceptions=True); p('locked', c.locked())
+ *     await asyncio.gather(t, return_exceptions=True); p('locked', c.locked())
  * -> (3.11.7) main releases; waiter cancelled () locked True; locked False
  */
 static void *cond_cancel_in_reacquire(coro *self, void *arg)
@@ -1235,7 +1235,7 @@ static void *cv_waiter_tag_c(coro *self, void *arg)
  *     await asyncio.sleep(0); await asyncio.sleep(0); await asyncio.sleep(0)
  *     p('b done', b.done())
  *     b.cancel()
- *     await asyncio.case_gather(a, b, return_exceptions=True)
+ *     await asyncio.gather(a, b, return_exceptions=True)
  * -> (3.13) a cancelled; b woke; b done True
  */
 static void *cond_cancel_after_notify(coro *self, void *arg)
@@ -1333,7 +1333,7 @@ static void *br_basic(coro *self, void *arg)
  *         p(tag, 'arrives'); i = await b.wait(); p(tag, 'passes', i, 'n_waiting', b.n_waiting)
  *     ts = [asyncio.create_task(w(x)) for x in 'abc']
  *     await asyncio.sleep(0); p('n_waiting', b.n_waiting)
- *     await asyncio.case_gather(*ts); p('n_waiting', b.n_waiting, 'broken', b.broken)
+ *     await asyncio.gather(*ts); p('n_waiting', b.n_waiting, 'broken', b.broken)
  * -> (3.11.7) parties 3 n_waiting 0 broken False; a arrives; b arrives; c arrives; c passes 2
  *    n_waiting 0; n_waiting 0; a passes 0 n_waiting 0; b passes 1 n_waiting 0; n_waiting 0
  *    broken False
@@ -1373,7 +1373,7 @@ static void *br_rounds(coro *self, void *arg)
  *         for r in range(3):
  *             i = await b.wait(); p(tag, 'round', r, 'index', i)
  *             if tag == 'a': await asyncio.sleep(0)
- *     await asyncio.case_gather(asyncio.create_task(w('a')), asyncio.create_task(w('b')))
+ *     await asyncio.gather(asyncio.create_task(w('a')), asyncio.create_task(w('b')))
  * -> (3.11.7) b round 0 index 1; a round 0 index 0; a round 1 index 1; b round 1 index 0; a
  *    round 2 index 1; b round 2 index 0
  */
@@ -1406,7 +1406,7 @@ static void *br_abort(coro *self, void *arg)
  *     ts = [asyncio.create_task(w(x)) for x in 'ab']
  *     await asyncio.sleep(0)
  *     await b.abort(); p('aborted, broken', b.broken, 'n_waiting', b.n_waiting)
- *     await asyncio.case_gather(*ts)
+ *     await asyncio.gather(*ts)
  *     try: await b.wait()
  *     except asyncio.BrokenBarrierError as e: p('late BrokenBarrierError:', e)
  *     await b.reset(); p('reset, broken', b.broken)
@@ -1457,9 +1457,9 @@ static void *br_reset(coro *self, void *arg)
  *     ts = [asyncio.create_task(w(x)) for x in 'ab']
  *     await asyncio.sleep(0)
  *     await b.reset(); p('reset, n_waiting', b.n_waiting)
- *     await asyncio.case_gather(*ts)
+ *     await asyncio.gather(*ts)
  *     ts = [asyncio.create_task(w(x)) for x in 'cde']
- *     await asyncio.case_gather(*ts); p('broken', b.broken)
+ *     await asyncio.gather(*ts); p('broken', b.broken)
  * -> (3.11.7) reset, n_waiting 0; a BrokenBarrierError: Abort or reset of barrier; b
  *    BrokenBarrierError: Abort or reset of barrier; e passes 2; c passes 0; d passes 1; broken
  *    False
@@ -1502,9 +1502,9 @@ static void *br_cancel(coro *self, void *arg)
  *         except asyncio.CancelledError: p(tag, 'cancelled, n_waiting', b.n_waiting); raise
  *     t = asyncio.create_task(w('a')); await asyncio.sleep(0)
  *     p('n_waiting', b.n_waiting); t.cancel()
- *     await asyncio.case_gather(t, return_exceptions=True)
+ *     await asyncio.gather(t, return_exceptions=True)
  *     p('n_waiting', b.n_waiting)
- *     await asyncio.case_gather(asyncio.create_task(w('b')), asyncio.create_task(w('c')))
+ *     await asyncio.gather(asyncio.create_task(w('b')), asyncio.create_task(w('c')))
  * -> (3.11.7) n_waiting 1; a cancelled, n_waiting 0; n_waiting 0; c passes 1; b passes 0
  */
 static void *barrier_cancel(coro *self, void *arg)

@@ -159,7 +159,7 @@ static void *consumer(coro *self, void *arg)
  *             item = await q.get(); p('get', item)
  *             if item is None: break
  *             await asyncio.sleep(0)
- *     await asyncio.case_gather(asyncio.create_task(producer()), asyncio.create_task(consumer()))
+ *     await asyncio.gather(asyncio.create_task(producer()), asyncio.create_task(consumer()))
  * -> (3.11.7) put 0 qsize 1; put 1 qsize 2; get 0; put 2 qsize 2; get 1; put 3 qsize 2; get 2;
  *    put 4 qsize 2; get 3; producer done; get 4; get None
  */
@@ -192,7 +192,7 @@ static void *getter(coro *self, void *arg)
  *     q.put_nowait(1); q.put_nowait(2); p('put 2')
  *     await asyncio.sleep(0)
  *     q.put_nowait(3); p('put 3')
- *     await asyncio.case_gather(*ts)
+ *     await asyncio.gather(*ts)
  * -> (3.11.7) a waits; b waits; c waits; put 2; a got 1; b got 2; put 3; c got 3
  */
 static void *q_getters_fifo(coro *self, void *arg)
@@ -230,7 +230,7 @@ static void *putter(coro *self, void *arg)
  *     await asyncio.sleep(0)
  *     for i in range(4):
  *         p('got', await q.get())
- *     await asyncio.case_gather(*ts)
+ *     await asyncio.gather(*ts)
  * -> (3.11.7) a waits; b waits; c waits; got x; a put; got a; b put; got b; c put; got c
  */
 static void *q_putters_fifo(coro *self, void *arg)
@@ -372,7 +372,7 @@ static void *join_worker(coro *self, void *arg)
  *     await q.join(); p('joined at %.1f' % (loop.time() - t0))
  *     await q.join(); p('join again returns at once')
  *     for w in ws: w.cancel()
- *     await asyncio.case_gather(*ws, return_exceptions=True)
+ *     await asyncio.gather(*ws, return_exceptions=True)
  *     try: q.task_done()
  *     except ValueError as e: p('ValueError:', e)
  * -> (3.11.7) b done 0.5 at 0.5; a done 1.0 at 1.0; b done 2.0 at 2.5; joined at 2.5; join
@@ -420,7 +420,7 @@ static void *getter_c(coro *self, void *arg)
  *     a = asyncio.create_task(getter('a')); b = asyncio.create_task(getter('b'))
  *     await asyncio.sleep(0)
  *     q.put_nowait('x'); a.cancel(); p('put and cancelled a')
- *     await asyncio.case_gather(a, b, return_exceptions=True); p('qsize', q.qsize())
+ *     await asyncio.gather(a, b, return_exceptions=True); p('qsize', q.qsize())
  * -> (3.11.7) put and cancelled a; a cancelled, qsize 1; b got x; qsize 0
  */
 static void *q_getter_cancel_after_wake(coro *self, void *arg)
@@ -459,7 +459,7 @@ static void *putter_c(coro *self, void *arg)
  *     a = asyncio.create_task(putter('a')); b = asyncio.create_task(putter('b'))
  *     await asyncio.sleep(0)
  *     p('got', q.get_nowait()); a.cancel()
- *     await asyncio.case_gather(a, b, return_exceptions=True)
+ *     await asyncio.gather(a, b, return_exceptions=True)
  *     p('got', q.get_nowait(), 'empty', q.empty())
  * -> (3.11.7) got x; a cancelled, full False; b put; got b empty True
  */
@@ -506,7 +506,7 @@ static void *getter_w(coro *self, void *arg)
  *     a = asyncio.create_task(getter('a')); b = asyncio.create_task(getter('b'))
  *     await asyncio.sleep(0); a.cancel(); await asyncio.sleep(0)
  *     q.put_nowait('y'); p('put')
- *     await asyncio.case_gather(a, b, return_exceptions=True)
+ *     await asyncio.gather(a, b, return_exceptions=True)
  * -> (3.11.7) a cancelled; put; b got y
  */
 static void *q_getter_cancel_waiting(coro *self, void *arg)
@@ -535,7 +535,7 @@ static void *q_getter_cancel_waiting(coro *self, void *arg)
  *     await asyncio.sleep(0)
  *     ts[0].cancel(); ts[1].cancel()
  *     q.put_nowait('z'); p('put')
- *     await asyncio.case_gather(*ts, return_exceptions=True)
+ *     await asyncio.gather(*ts, return_exceptions=True)
  * -> (3.11.7) put; a cancelled; b cancelled; c got z
  */
 static void *q_wakeup_skips_cancelled(coro *self, void *arg)
@@ -566,7 +566,7 @@ static void *q_wakeup_skips_cancelled(coro *self, void *arg)
  *     q.put_nowait(1); q.put_nowait(2); ts[0].cancel(); p('put 2, cancelled a')
  *     await asyncio.sleep(0); await asyncio.sleep(0)
  *     p('qsize', q.qsize()); ts[2].cancel()
- *     await asyncio.case_gather(*ts, return_exceptions=True)
+ *     await asyncio.gather(*ts, return_exceptions=True)
  * -> (3.11.7) put 2, cancelled a; a cancelled; b got 1; c got 2; qsize 0
  */
 static void *q_two_woken_one_cancelled(coro *self, void *arg)
