@@ -81,9 +81,9 @@ static void usage(FILE *to)
             "%.1f)\n"
             "  --echo-reps N samples per *_echo_rps row, median reported (default %d, 1 to %d)\n"
             "  --echo-time S seconds per echo sample (default %.0f, %.1f to %.0f)\n"
-            "  --only M,...  measure only these metrics of the library's rows, the aio_*\n"
-            "                rows and the echo rows (no other peers, no\n"
-            "                rss_per_coroutine_bytes, no CPython)\n"
+            "  --only M,...  measure only these metrics of the library's rows, the\n"
+            "                Boost.Context and PCL rows, the aio_* rows and the echo\n"
+            "                rows (no rss_per_coroutine_bytes, no CPython)\n"
             "  --no-warmup   time each sample cold, right after the previous row's sample\n"
             "Method: rows are set up and calibrated (the count doubled until one run\n"
             "  lasts --min-time), then --reps rounds, one sample of every row per round\n"
@@ -365,17 +365,25 @@ static void add_aio_results(results *r, const options *o)
 #endif
 }
 
-/* --only: just the named rows of the library, measured round robin, then
- * the named aio_* rows, then the named echo rows. */
+/* --only: just the named rows of the library and context-switch peers
+ * (Boost.Context, PCL), measured round robin, then the named aio_* rows,
+ * then the named echo rows. */
 static void add_only_results(results *r, const options *o)
 {
     const bench_config *cfg = &o->cfg;
     const char *only = o->only;
-    const bench_row *measured[ROW_COUNT];
+    const bench_row *measured[ROW_COUNT + BENCH_PEER_COUNT];
     size_t n_measured = 0, n_echo = 0, n_aio = 0;
     for (size_t i = 0; i < ROW_COUNT; i++)
         if (listed(only, rows[i]->metric))
             measured[n_measured++] = rows[i];
+    for (size_t i = 0; i < BENCH_PEER_COUNT; i++) {
+        if (!listed(only, bench_peers[i].metric))
+            continue;
+        if (bench_peers[i].row == NULL)
+            bad_usage("--only names %s, but %s", bench_peers[i].metric, bench_peers[i].missing);
+        measured[n_measured++] = bench_peers[i].row;
+    }
 #ifdef CORO_BENCH_HAVE_AIO
     bool aio[BENCH_AIO_ROWS];
     for (size_t i = 0; i < BENCH_AIO_ROWS; i++)
@@ -387,7 +395,7 @@ static void add_only_results(results *r, const options *o)
     if (n_measured == 0 && n_aio == 0 && n_echo == 0)
         bad_usage("--only names no row of coro-bench: '%s'", only);
     if (n_measured > 0) {
-        double values[ROW_COUNT];
+        double values[ROW_COUNT + BENCH_PEER_COUNT];
         bench_measure(measured, n_measured, cfg, values);
         coro_stack_pool_trim();
         for (size_t i = 0; i < n_measured; i++)
