@@ -575,18 +575,28 @@ static void run_defers(coro *self)
  * finishes the remaining handlers and goes to the same place. *e is copied
  * because a handler may yield and be thrown into, which overwrites
  * self->exc. */
+/* propagate's handler loop, out of line: its copy of the exception takes
+ * about 200 bytes of stack, which the common case (no handler to run, every
+ * close of a body without handlers) then neither reserves nor writes under:
+ * in a burst of closes each such frame is a cold cache line less to fetch. */
+static __attribute__((noinline)) void run_defers_above(coro *self, const coro_exc *e,
+                                                       unsigned mark)
+{
+    coro_exc pending = *e;
+    while (self->ndefers > mark) {
+        self->exc = pending;
+        self->handling = true;
+        run_newest_defer(self);
+    }
+    self->exc = pending;
+}
+
 static _Noreturn void propagate(coro *self, const coro_exc *e)
 {
     coro__try *t = self->try_top;
     unsigned mark = t != NULL ? t->defer_mark : 0;
     if (self->ndefers > mark) {
-        coro_exc pending = *e;
-        while (self->ndefers > mark) {
-            self->exc = pending;
-            self->handling = true;
-            run_newest_defer(self);
-        }
-        self->exc = pending;
+        run_defers_above(self, e, mark);
     } else if (e != &self->exc) {
         /* No handler to run: no copy through `pending` (the common case of
          * a protected call, and of every close of a body without handlers). */
