@@ -72,6 +72,8 @@ static void usage(FILE *to)
             "                  [--only M,...] [--no-warmup] [--help]\n"
             "       coro-bench scale N [--compact] [--tsv]\n"
             "       coro-bench cycles N [--compact]   (N pooled create/next/destroy, for strace)\n"
+            "       coro-bench stall   the longest pooled life while the stack cache hands\n"
+            "                          back an idle burst of 20000 guarded stacks\n"
             "       coro-bench aio [options]   only the aio_* rows, the echo rows, their peers\n"
             "                                  and flags_*\n"
             "       coro-bench echo-client PORT [SECONDS]   the echo client against 127.0.0.1:PORT\n"
@@ -466,6 +468,8 @@ int main(int argc, char **argv)
         return bench_scale_main(argc, argv);
     if (argc >= 2 && strcmp(argv[1], "cycles") == 0)
         return bench_cycles_main(argc, argv);
+    if (argc >= 2 && strcmp(argv[1], "stall") == 0)
+        return bench_stall_main(argc, argv);
 #ifdef CORO_BENCH_HAVE_AIO
     if (argc >= 2 && strcmp(argv[1], "echo-client") == 0)
         return bench_echo_client_main(argc, argv);

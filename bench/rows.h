@@ -119,5 +119,8 @@ int bench_scale_main(int argc, char **argv);
 
 /* cycles.c: `coro-bench cycles N [--compact]`, N pooled lives for strace. */
 int bench_cycles_main(int argc, char **argv);
+/* stall.c: `coro-bench stall`, the longest pooled life while the stack cache
+ * hands back an idle burst of guarded stacks. */
+int bench_stall_main(int argc, char **argv);
 
 #endif /* BENCH_ROWS_H */

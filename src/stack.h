@@ -52,6 +52,11 @@ bool coro__stack_canary_ok(const coro__stack *st);
 size_t coro__stack_used(const coro__stack *st);
 size_t coro__page_size(void);
 
+/* Once a sweep finds stacks idle for a whole period, every cache operation
+ * (a create or destroy that takes or gives a stack) hands back at most this
+ * many of them (stack.c, "The stack cache"). */
+#define CORO__CACHE_RELEASE_BATCH 8u
+
 /* Fault injection for the test suite (only in builds with CORO_TESTING):
  * after `n` more successful mappings, every mapping fails; -1 turns it off. */
 void coro__testing_fail_map_after(long n);

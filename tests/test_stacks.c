@@ -632,6 +632,82 @@ START_TEST(idle_stacks_go_back)
 }
 END_TEST
 
+/* Starts an idle period while sweeps cannot end one (so that a slow run,
+ * under Valgrind say, does not hand anything back yet), then lets a whole
+ * 20 ms period pass: the next sweep finds every cached stack not taken
+ * since idle. */
+static void let_an_idle_period_pass(void)
+{
+    coro_set_stack_cache_idle_ms(60 * 1000);
+    cycles(300); /* the first sweep starts the period */
+    coro_set_stack_cache_idle_ms(20);
+    nanosleep(&(struct timespec){0, 100 * 1000 * 1000}, NULL);
+}
+
+/* The idle stacks of a large cache go back a batch per cache operation, not
+ * all inside the one create or destroy that notices them: one cycle (a take
+ * and a give) hands back at most two batches, and the cache still drains to
+ * the one stack in use. */
+START_TEST(idle_stacks_go_back_a_batch_at_a_time)
+{
+    enum { N = 200, MAX_CYCLES = 2000 };
+    coro *cs[N];
+    spawn(cs, N, CORO_STACK_GUARDED);
+    destroy_all(cs, N);
+    let_an_idle_period_pass();
+    ck_assert_int_eq(coro__testing_cached_stacks(CORO_STACK_GUARDED), N);
+    long most = 0;
+    int n = 0;
+    for (; n < MAX_CYCLES && coro__testing_cached_stacks(CORO_STACK_GUARDED) > 1; n++) {
+        long before = coro__testing_cached_stacks(CORO_STACK_GUARDED);
+        cycles(1);
+        long gone = before - coro__testing_cached_stacks(CORO_STACK_GUARDED);
+        if (gone > most)
+            most = gone;
+    }
+    ck_assert_int_eq(coro__testing_cached_stacks(CORO_STACK_GUARDED), 1);
+    ck_assert_int_gt(most, 0);
+    ck_assert_int_le(most, 2 * CORO__CACHE_RELEASE_BATCH);
+    /* 199 idle stacks cannot go in fewer cycles than that at two batches each. */
+    ck_assert_int_ge(n, (N - 1 + 2 * CORO__CACHE_RELEASE_BATCH - 1) / (2 * CORO__CACHE_RELEASE_BATCH));
+}
+END_TEST
+
+/* A list is a ring: after a partial hand-back from its old end, new stacks
+ * wrap around past the array's end. Every stack it then hands out must be a
+ * whole, working one (ASan and Valgrind watch this test too), and the count
+ * stays exact. */
+START_TEST(cache_ring_wraps_after_a_partial_hand_back)
+{
+    enum { N = 100, MORE = 110 };
+    coro *cs[MORE];
+    spawn(cs, N, CORO_STACK_GUARDED);
+    destroy_all(cs, N);
+    let_an_idle_period_pass();
+    /* Cycle until some, not all, of the idle stacks went back. */
+    for (int i = 0; i < 2000 && coro__testing_cached_stacks(CORO_STACK_GUARDED) > N / 2; i++)
+        cycles(1);
+    long left = coro__testing_cached_stacks(CORO_STACK_GUARDED);
+    ck_assert_int_le(left, N / 2);
+    ck_assert_int_gt(left, 1);
+    coro_set_stack_cache_idle_ms(0); /* no further sweeps from here on */
+    spawn(cs, MORE, CORO_STACK_GUARDED); /* all cached ones, then new ones */
+    ck_assert_int_eq(coro__testing_cached_stacks(CORO_STACK_GUARDED), 0);
+    destroy_all(cs, MORE); /* past the ring's end and round to its start */
+    ck_assert_int_eq(coro__testing_cached_stacks(CORO_STACK_GUARDED), MORE);
+    spawn(cs, MORE, CORO_STACK_GUARDED);
+    for (int i = 0; i < MORE; i++) {
+        void *v = NULL;
+        ck_assert_int_eq(coro_send(cs[i], (void *)(intptr_t)(i + 1), &v), CORO_YIELDED);
+        ck_assert_ptr_eq(v, (void *)(intptr_t)(i + 1)); /* count_up: 0 + what was sent */
+    }
+    destroy_all(cs, MORE);
+    ck_assert_int_eq(coro__testing_cached_stacks(CORO_STACK_GUARDED), MORE);
+    coro_stack_pool_trim();
+    ck_assert_int_eq(coro__testing_cached_stacks(CORO_STACK_GUARDED), 0);
+}
+END_TEST
+
 /* ... and not before a whole period has passed. */
 START_TEST(stacks_stay_within_the_idle_period)
 {
@@ -806,6 +882,8 @@ int main(void)
     tcase_add_test(pool, cache_serves_a_whole_burst);
     tcase_add_test(pool, cache_keeps_its_bound);
     tcase_add_test(pool, idle_stacks_go_back);
+    tcase_add_test(pool, idle_stacks_go_back_a_batch_at_a_time);
+    tcase_add_test(pool, cache_ring_wraps_after_a_partial_hand_back);
     tcase_add_test(pool, stacks_stay_within_the_idle_period);
     tcase_add_test(pool, idle_zero_keeps_stacks);
     tcase_add_test(pool, reused_stack_is_clean_for_the_tools);
