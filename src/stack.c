@@ -708,12 +708,50 @@ long coro__testing_cached_stacks(int mode)
             n += (long)tc->lists[i].count;
     return n;
 }
+
+const char *coro__testing_cache_invariants(void)
+{
+    thread_cache *tc = tcache;
+    if (tc == NULL)
+        return NULL;
+    size_t doomed = 0, guarded = 0, compact = 0;
+    for (unsigned i = 0; i < CACHE_CLASSES; i++) {
+        const cache_list *l = &tc->lists[i];
+        if (l->cap & (l->cap - 1))
+            return "a list's capacity is not a power of two";
+        if (l->count > l->cap || (l->cap > 0 && l->first >= l->cap) || (l->cap == 0 && l->first))
+            return "a list's first or count is outside its ring";
+        if (l->doomed > l->count)
+            return "a list dooms more stacks than it holds";
+        if (l->low > l->count)
+            return "a list's low-water mark is above its count";
+        for (size_t k = 0; k < l->count; k++) {
+            const coro__stack *st = list_at(l, k);
+            if (st->lo == NULL || st->mode != l->mode || st->size != l->size)
+                return "a cached stack is empty or in the wrong list";
+        }
+        doomed += l->doomed;
+        if (l->mode == CORO_STACK_GUARDED)
+            guarded += l->count;
+        else if (l->mode == CORO_STACK_COMPACT)
+            compact += l->count;
+    }
+    if (doomed != tc->doomed)
+        return "the thread's doomed total is not the lists' sum";
+    if (guarded != tc->guarded_count || compact != tc->compact_count)
+        return "the thread's stack counts are not the lists' sums";
+    if (tc->credit < tc->guarded_count)
+        return "the thread holds fewer places than guarded stacks";
+    return NULL;
+}
 #else
 long coro__testing_cached_stacks(int mode)
 {
     (void)mode;
     return -1;
 }
+
+const char *coro__testing_cache_invariants(void) { return NULL; }
 #endif
 
 /* ------------------------------------------------------------------------ */

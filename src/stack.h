@@ -65,5 +65,10 @@ void coro__testing_fail_map_after(long n);
 long coro__testing_live_stacks(void);
 /* Stacks of `mode` in this thread's cache (CORO_TESTING only; -1 otherwise). */
 long coro__testing_cached_stacks(int mode);
+/* NULL when this thread's stack cache is consistent (ring bounds, doomed and
+ * low-water marks within each list's count, totals equal to the lists'
+ * sums, every cached stack in its own list); else what is wrong (always
+ * NULL without CORO_TESTING). */
+const char *coro__testing_cache_invariants(void);
 
 #endif /* CORO_STACK_H */

@@ -632,6 +632,14 @@ START_TEST(idle_stacks_go_back)
 }
 END_TEST
 
+/* Fails the test, saying what, when this thread's stack cache is not
+ * consistent (coro__testing_cache_invariants). */
+static void check_cache(void)
+{
+    const char *broken = coro__testing_cache_invariants();
+    ck_assert_msg(broken == NULL, "stack cache: %s", broken);
+}
+
 /* Starts an idle period while sweeps cannot end one (so that a slow run,
  * under Valgrind say, does not hand anything back yet), then lets a whole
  * 20 ms period pass: the next sweep finds every cached stack not taken
@@ -661,6 +669,7 @@ START_TEST(idle_stacks_go_back_a_batch_at_a_time)
     for (; n < MAX_CYCLES && coro__testing_cached_stacks(CORO_STACK_GUARDED) > 1; n++) {
         long before = coro__testing_cached_stacks(CORO_STACK_GUARDED);
         cycles(1);
+        check_cache();
         long gone = before - coro__testing_cached_stacks(CORO_STACK_GUARDED);
         if (gone > most)
             most = gone;
@@ -685,16 +694,20 @@ START_TEST(cache_ring_wraps_after_a_partial_hand_back)
     destroy_all(cs, N);
     let_an_idle_period_pass();
     /* Cycle until some, not all, of the idle stacks went back. */
-    for (int i = 0; i < 2000 && coro__testing_cached_stacks(CORO_STACK_GUARDED) > N / 2; i++)
+    for (int i = 0; i < 2000 && coro__testing_cached_stacks(CORO_STACK_GUARDED) > N / 2; i++) {
         cycles(1);
+        check_cache();
+    }
     long left = coro__testing_cached_stacks(CORO_STACK_GUARDED);
     ck_assert_int_le(left, N / 2);
     ck_assert_int_gt(left, 1);
     coro_set_stack_cache_idle_ms(0); /* no further sweeps from here on */
     spawn(cs, MORE, CORO_STACK_GUARDED); /* all cached ones, then new ones */
     ck_assert_int_eq(coro__testing_cached_stacks(CORO_STACK_GUARDED), 0);
+    check_cache();
     destroy_all(cs, MORE); /* past the ring's end and round to its start */
     ck_assert_int_eq(coro__testing_cached_stacks(CORO_STACK_GUARDED), MORE);
+    check_cache();
     spawn(cs, MORE, CORO_STACK_GUARDED);
     for (int i = 0; i < MORE; i++) {
         void *v = NULL;
@@ -703,8 +716,72 @@ START_TEST(cache_ring_wraps_after_a_partial_hand_back)
     }
     destroy_all(cs, MORE);
     ck_assert_int_eq(coro__testing_cached_stacks(CORO_STACK_GUARDED), MORE);
+    check_cache();
     coro_stack_pool_trim();
+    check_cache();
     ck_assert_int_eq(coro__testing_cached_stacks(CORO_STACK_GUARDED), 0);
+}
+END_TEST
+
+/* Mixed use, deterministic in what it does (a fixed pseudo-random
+ * sequence) though not in when sweeps fall: coroutines of four (mode, size)
+ * classes made and destroyed in random order, limits changed on the way,
+ * idle periods passing now and then. The cache must stay consistent after
+ * every step, and every coroutine must run on the stack it was given. */
+START_TEST(cache_stays_consistent_under_mixed_use)
+{
+    enum { SLOTS = 64, STEPS = 3000 };
+    static const struct {
+        int mode;
+        size_t size;
+    } classes[] = {
+        {CORO_STACK_GUARDED, 0},
+        {CORO_STACK_GUARDED, 128 * 1024},
+        {CORO_STACK_COMPACT, 0},
+        {CORO_STACK_COMPACT, 32 * 1024},
+    };
+    coro *alive[SLOTS] = {0};
+    unsigned seed = 12345;
+    coro_set_stack_cache_idle_ms(5);
+    for (int step = 0; step < STEPS; step++) {
+        seed = seed * 1103515245u + 12345u;
+        unsigned r = seed >> 8;
+        int slot = (int)(r % SLOTS);
+        if (alive[slot] == NULL) {
+            coro_options opt = CORO_OPTIONS_INIT;
+            opt.stack_mode = classes[(r >> 6) % 4].mode;
+            opt.stack_size = classes[(r >> 6) % 4].size;
+            ck_assert_int_eq(coro_create(&alive[slot], count_up, (void *)(intptr_t)slot, &opt),
+                             CORO_OK);
+            void *v = NULL;
+            ck_assert_int_eq(coro_next(alive[slot], &v), CORO_YIELDED);
+            ck_assert_ptr_eq(v, (void *)(intptr_t)slot);
+        } else {
+            void *v = NULL;
+            ck_assert_int_eq(coro_send(alive[slot], (void *)1, &v), CORO_YIELDED);
+            ck_assert_ptr_eq(v, (void *)(intptr_t)(slot + 1));
+            ck_assert_int_eq(coro_destroy(alive[slot]), CORO_OK);
+            alive[slot] = NULL;
+        }
+        if (step % 700 == 350) { /* a tight bound for a while, then a loose one */
+            ck_assert_int_eq(coro_set_stack_cache_limit(CORO_STACK_COMPACT, 8), CORO_OK);
+            ck_assert_int_eq(coro_set_stack_cache_limit(CORO_STACK_GUARDED, 8), CORO_OK);
+        } else if (step % 700 == 600) {
+            ck_assert_int_eq(coro_set_stack_cache_limit(CORO_STACK_COMPACT, 1000), CORO_OK);
+            ck_assert_int_eq(coro_set_stack_cache_limit(CORO_STACK_GUARDED, 1000), CORO_OK);
+        }
+        if (step % 500 == 499)
+            nanosleep(&(struct timespec){0, 20 * 1000 * 1000}, NULL); /* idle periods pass */
+        check_cache();
+    }
+    for (int i = 0; i < SLOTS; i++)
+        ck_assert_int_eq(coro_destroy(alive[i]), CORO_OK);
+    check_cache();
+    coro_stack_pool_trim();
+    check_cache();
+    ck_assert_int_eq(coro__testing_cached_stacks(CORO_STACK_GUARDED), 0);
+    ck_assert_int_eq(coro__testing_cached_stacks(CORO_STACK_COMPACT), 0);
+    ck_assert_int_eq(coro__testing_live_stacks(), 0);
 }
 END_TEST
 
@@ -884,6 +961,7 @@ int main(void)
     tcase_add_test(pool, idle_stacks_go_back);
     tcase_add_test(pool, idle_stacks_go_back_a_batch_at_a_time);
     tcase_add_test(pool, cache_ring_wraps_after_a_partial_hand_back);
+    tcase_add_test(pool, cache_stays_consistent_under_mixed_use);
     tcase_add_test(pool, stacks_stay_within_the_idle_period);
     tcase_add_test(pool, idle_zero_keeps_stacks);
     tcase_add_test(pool, reused_stack_is_clean_for_the_tools);
