@@ -14,15 +14,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-static void *yield_forever(coro *self, void *arg)
-{
-    (void)arg;
-    int rc;
-    while ((rc = coro_yield(self, NULL, NULL)) == CORO_OK)
-        continue;
-    bench_propagate_close(self, rc, "coro_yield");
-}
-
 int bench_cycles_main(int argc, char **argv)
 {
     if (argc < 3 || argc > 4 || (argc == 4 && strcmp(argv[3], "--compact") != 0)) {
@@ -39,7 +30,7 @@ int bench_cycles_main(int argc, char **argv)
     opt.stack_mode = argc == 4 ? CORO_STACK_COMPACT : CORO_STACK_GUARDED;
     for (long i = 0; i < n; i++) {
         coro *c = NULL;
-        bench_expect("coro_create", coro_create(&c, yield_forever, NULL, &opt), CORO_OK);
+        bench_expect("coro_create", coro_create(&c, bench_body_yield_forever, NULL, &opt), CORO_OK);
         bench_expect("coro_next", coro_next(c, NULL), CORO_YIELDED);
         bench_expect("coro_destroy", coro_destroy(c), CORO_OK);
     }

@@ -46,6 +46,8 @@ extern const bench_row bench_row_yield_from_100;
  * Used by send_ns and as the innermost level of every chain, so that the two
  * rows do the same work at the bottom. */
 void *bench_body_echo(coro *self, void *arg);
+/* Yields NULL forever; a close propagates GeneratorExit (rows_drive.c). */
+void *bench_body_yield_forever(coro *self, void *arg);
 
 /* rows_peers.c: other libraries' context switches, measured in the same run.
  * A peer whose library was not found at build time has row == NULL and

@@ -20,22 +20,12 @@ typedef struct burst {
     coro **cs; /* BURST slots */
 } burst;
 
-/* Yields NULL forever; a close propagates GeneratorExit. */
-static void *body_yield_forever(coro *self, void *arg)
-{
-    (void)arg;
-    int rc;
-    while ((rc = coro_yield(self, NULL, NULL)) == CORO_OK)
-        continue;
-    bench_propagate_close(self, rc, "coro_yield");
-}
-
 static void run_burst(burst *b, long n)
 {
     coro_options opt = CORO_OPTIONS_INIT;
     opt.stack_mode = b->mode;
     for (long i = 0; i < n; i++) {
-        bench_expect("coro_create", coro_create(&b->cs[i], body_yield_forever, NULL, &opt),
+        bench_expect("coro_create", coro_create(&b->cs[i], bench_body_yield_forever, NULL, &opt),
                      CORO_OK);
         bench_expect("coro_next (to the first yield)", coro_next(b->cs[i], NULL), CORO_YIELDED);
     }

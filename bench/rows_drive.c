@@ -14,8 +14,7 @@
 /* Bodies                                                                   */
 /* ------------------------------------------------------------------------ */
 
-/* Yields NULL forever; a close propagates GeneratorExit. */
-static void *body_yield_forever(coro *self, void *arg)
+void *bench_body_yield_forever(coro *self, void *arg)
 {
     (void)arg;
     int rc;
@@ -70,7 +69,7 @@ static coro *start(coro_fn body)
 static void *setup_yield_forever(long param)
 {
     (void)param;
-    return start(body_yield_forever);
+    return start(bench_body_yield_forever);
 }
 
 static void *setup_echo(long param)
@@ -150,7 +149,7 @@ static void life_cycles(uint64_t iters)
     for (uint64_t i = 0; i < iters; i++) {
         coro *c = NULL;
         void *out = &out;
-        bench_expect("coro_create", coro_create(&c, body_yield_forever, NULL, NULL), CORO_OK);
+        bench_expect("coro_create", coro_create(&c, bench_body_yield_forever, NULL, NULL), CORO_OK);
         bench_expect("coro_next (to the first yield)", coro_next(c, &out), CORO_YIELDED);
         bench_expect("coro_destroy", coro_destroy(c), CORO_OK);
     }
@@ -169,11 +168,10 @@ static void run_create_destroy(void *state, uint64_t iters)
 {
     (void)state;
     size_t limit = coro_get_stack_cache_limit(CORO_STACK_GUARDED);
-    bench_expect("coro_set_stack_cache_limit",
-                 coro_set_stack_cache_limit(CORO_STACK_GUARDED, 0), CORO_OK);
+    bench_expect("coro_set_stack_cache_limit", coro_set_stack_cache_limit(CORO_STACK_GUARDED, 0),
+                 CORO_OK);
     pthread_t t;
-    if (pthread_create(&t, NULL, life_cycles_thread, &iters) != 0 ||
-        pthread_join(t, NULL) != 0)
+    if (pthread_create(&t, NULL, life_cycles_thread, &iters) != 0 || pthread_join(t, NULL) != 0)
         bench_fail("could not run create_destroy_ns on a thread of its own");
     bench_expect("coro_set_stack_cache_limit",
                  coro_set_stack_cache_limit(CORO_STACK_GUARDED, limit), CORO_OK);
@@ -185,11 +183,10 @@ static void run_create_destroy_pooled(void *state, uint64_t iters)
     life_cycles(iters);
 }
 
-const bench_row bench_row_next = {"next_ns", 0, setup_yield_forever, run_next,
-                                  teardown_destroy};
+const bench_row bench_row_next = {"next_ns", 0, setup_yield_forever, run_next, teardown_destroy};
 const bench_row bench_row_send = {"send_ns", 0, setup_echo, run_send, teardown_destroy};
-const bench_row bench_row_throw_catch = {"throw_catch_ns", 0, setup_catch_forever,
-                                         run_throw_catch, teardown_destroy};
+const bench_row bench_row_throw_catch = {"throw_catch_ns", 0, setup_catch_forever, run_throw_catch,
+                                         teardown_destroy};
 const bench_row bench_row_create_destroy = {"create_destroy_ns", 0, setup_nothing,
                                             run_create_destroy, teardown_nothing};
 const bench_row bench_row_create_destroy_pooled = {"create_destroy_pooled_ns", 0, setup_nothing,

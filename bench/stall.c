@@ -27,19 +27,10 @@ static double now_ns(void)
     return (double)ts.tv_sec * 1e9 + (double)ts.tv_nsec;
 }
 
-static void *yield_forever(coro *self, void *arg)
-{
-    (void)arg;
-    int rc;
-    while ((rc = coro_yield(self, NULL, NULL)) == CORO_OK)
-        continue;
-    bench_propagate_close(self, rc, "coro_yield");
-}
-
 static void life(const coro_options *opt)
 {
     coro *c = NULL;
-    bench_expect("coro_create", coro_create(&c, yield_forever, NULL, opt), CORO_OK);
+    bench_expect("coro_create", coro_create(&c, bench_body_yield_forever, NULL, opt), CORO_OK);
     bench_expect("coro_next", coro_next(c, NULL), CORO_YIELDED);
     bench_expect("coro_destroy", coro_destroy(c), CORO_OK);
 }
@@ -58,8 +49,8 @@ int bench_stall_main(int argc, char **argv)
     guarded.stack_mode = CORO_STACK_GUARDED;
     for (int round = 0; round < 2; round++) {
         for (int i = 0; i < BURST; i++) {
-            bench_expect("coro_create", coro_create(&cs[i], yield_forever, NULL, &guarded),
-                         CORO_OK);
+            bench_expect("coro_create",
+                         coro_create(&cs[i], bench_body_yield_forever, NULL, &guarded), CORO_OK);
             bench_expect("coro_next", coro_next(cs[i], NULL), CORO_YIELDED);
         }
         for (int i = 0; i < BURST; i++)
