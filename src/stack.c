@@ -452,6 +452,10 @@ static void hand_back_some(thread_cache *tc)
         list_release_oldest(tc, l, n);
         budget -= n;
     }
+    /* The places of guarded stacks handed back, as a take does: a thread
+     * that only gives would otherwise hold them until its next sweep. */
+    if (tc->credit > tc->guarded_count + 2 * CREDIT_CHUNK)
+        credit_return(tc, CREDIT_CHUNK);
 }
 
 static void cache_drain(thread_cache *tc)

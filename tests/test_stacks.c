@@ -814,6 +814,58 @@ START_TEST(idle_zero_keeps_stacks)
 }
 END_TEST
 
+/* Makes and destroys `arg` guarded coroutines on a thread of its own and
+ * returns how many stacks its cache then holds (-1 if a create failed). */
+static void *cache_a_burst(void *arg)
+{
+    int n = (int)(intptr_t)arg;
+    coro **cs = calloc((size_t)n, sizeof *cs);
+    long got = -1;
+    int made = 0;
+    for (; cs != NULL && made < n; made++)
+        if (coro_create(&cs[made], count_up, NULL, NULL) != CORO_OK)
+            break;
+    if (made == n)
+        got = 0;
+    for (int i = 0; i < made; i++)
+        coro_destroy(cs[i]);
+    if (got == 0)
+        got = coro__testing_cached_stacks(CORO_STACK_GUARDED);
+    free(cs);
+    return (void *)(intptr_t)got;
+}
+
+/* Guarded stacks handed back a batch at a time give back their places
+ * under the process-wide limit, even on a thread that only gives (here:
+ * destroys of coroutines whose stacks no cache held): another thread can
+ * then cache a burst up to the limit, less what this one may keep spare. */
+START_TEST(handed_back_stacks_give_back_their_places)
+{
+    enum { LIMIT = 300, GIVES = 600 };
+    coro **cs = calloc(GIVES, sizeof *cs);
+    ck_assert_int_eq(coro_set_stack_cache_limit(CORO_STACK_GUARDED, LIMIT), CORO_OK);
+    spawn(cs, LIMIT, CORO_STACK_GUARDED);
+    destroy_all(cs, LIMIT);
+    ck_assert_int_eq(coro__testing_cached_stacks(CORO_STACK_GUARDED), LIMIT);
+    let_an_idle_period_pass();
+    coro_options opt = CORO_OPTIONS_INIT;
+    opt.stack_mode = CORO_STACK_COMPACT;
+    opt.stack_size = 48 * 1024; /* no cached stack fits: the creates take nothing */
+    for (int i = 0; i < GIVES; i++)
+        ck_assert_int_eq(coro_create(&cs[i], count_up, NULL, &opt), CORO_OK);
+    destroy_all(cs, GIVES); /* a sweep, then a batch per give */
+    check_cache();
+    ck_assert_int_le(coro__testing_cached_stacks(CORO_STACK_GUARDED), 1);
+    pthread_t t;
+    ck_assert_int_eq(pthread_create(&t, NULL, cache_a_burst, (void *)(intptr_t)LIMIT), 0);
+    void *r = NULL;
+    pthread_join(t, &r);
+    /* This thread keeps its one stack and at most 128 spare places. */
+    ck_assert_int_ge((intptr_t)r, LIMIT - 1 - 128);
+    free(cs);
+}
+END_TEST
+
 /* Frames a raise abandons leave ASan redzones poisoned; a stack reused from
  * the cache must not carry them to its next body (nor, under Valgrind, the
  * earlier body's bytes as defined). */
@@ -964,6 +1016,7 @@ int main(void)
     tcase_add_test(pool, cache_stays_consistent_under_mixed_use);
     tcase_add_test(pool, stacks_stay_within_the_idle_period);
     tcase_add_test(pool, idle_zero_keeps_stacks);
+    tcase_add_test(pool, handed_back_stacks_give_back_their_places);
     tcase_add_test(pool, reused_stack_is_clean_for_the_tools);
     tcase_add_test(pool, stacks_cross_threads);
     suite_add_tcase(s, pool);
