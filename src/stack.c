@@ -332,6 +332,7 @@ typedef struct thread_cache {
     size_t guarded_count; /* guarded stacks in this cache */
     size_t credit;        /* places for guarded stacks reserved in `reserved`;
                              always >= guarded_count */
+    size_t limit_seen;    /* the guarded limit at this thread's last give */
     size_t doomed;        /* the lists' doomed items, summed */
     unsigned ops;         /* cache operations since the clock was last read */
     long long swept_ms;   /* coarse clock at the last sweep; 0 = never */
@@ -588,8 +589,14 @@ static bool cache_take(coro__stack *st, size_t size, int mode)
 static bool cache_admit(const coro__stack *st, thread_cache *tc)
 {
     if (st->mode == CORO_STACK_GUARDED) {
+        size_t limit = guarded_limit_now();
+        if (limit != tc->limit_seen) {
+            /* Spare places were reserved under another limit: a lowered
+             * one (0 above all) must hold for this give already. */
+            tc->limit_seen = limit;
+            credit_return(tc, 0);
+        }
         if (tc->guarded_count == tc->credit) {
-            size_t limit = guarded_limit_now();
             if (!credit_reserve(tc, CREDIT_CHUNK, limit) && !credit_reserve(tc, 1, limit))
                 return false;
         }

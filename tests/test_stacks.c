@@ -866,6 +866,40 @@ START_TEST(handed_back_stacks_give_back_their_places)
 }
 END_TEST
 
+/* A lowered limit holds for the stacks freed after it, even when the
+ * thread holds places it reserved under the old one: 0 turns caching off.
+ * (A cache already fuller keeps its stacks; here it had given its one
+ * stack out again.) */
+START_TEST(lowered_limit_holds_for_later_frees)
+{
+    static const struct {
+        int mode;
+        size_t limit;
+        int burst;
+    } rows[] = {
+        {CORO_STACK_GUARDED, 0, 3},
+        {CORO_STACK_GUARDED, 5, 20},
+        {CORO_STACK_COMPACT, 0, 3},
+        {CORO_STACK_COMPACT, 5, 20},
+    };
+    coro *cs[20];
+    for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+        coro_stack_pool_trim();
+        ck_assert_int_eq(coro_set_stack_cache_limit(rows[i].mode, 1000), CORO_OK);
+        spawn(cs, 1, rows[i].mode);
+        destroy_all(cs, 1);
+        ck_assert_int_eq(coro__testing_cached_stacks(rows[i].mode), 1);
+        ck_assert_int_eq(coro_set_stack_cache_limit(rows[i].mode, rows[i].limit), CORO_OK);
+        spawn(cs, rows[i].burst, rows[i].mode); /* the cached one, then fresh ones */
+        destroy_all(cs, rows[i].burst);
+        ck_assert_msg(coro__testing_cached_stacks(rows[i].mode) == (long)rows[i].limit,
+                      "row %zu: %ld cached, limit %zu", i,
+                      coro__testing_cached_stacks(rows[i].mode), rows[i].limit);
+        check_cache();
+    }
+}
+END_TEST
+
 /* Frames a raise abandons leave ASan redzones poisoned; a stack reused from
  * the cache must not carry them to its next body (nor, under Valgrind, the
  * earlier body's bytes as defined). */
@@ -1017,6 +1051,7 @@ int main(void)
     tcase_add_test(pool, stacks_stay_within_the_idle_period);
     tcase_add_test(pool, idle_zero_keeps_stacks);
     tcase_add_test(pool, handed_back_stacks_give_back_their_places);
+    tcase_add_test(pool, lowered_limit_holds_for_later_frees);
     tcase_add_test(pool, reused_stack_is_clean_for_the_tools);
     tcase_add_test(pool, stacks_cross_threads);
     suite_add_tcase(s, pool);
