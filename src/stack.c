@@ -538,7 +538,8 @@ static void cache_tick(thread_cache *tc)
         tc->ops = 0;
         cache_sweep(tc);
     }
-    if (tc->doomed != 0)
+    /* An idle period of 0 keeps every cached stack, doomed ones too. */
+    if (tc->doomed != 0 && atomic_load_explicit(&idle_ms, memory_order_relaxed) != 0)
         hand_back_some(tc);
 }
 

@@ -900,6 +900,27 @@ START_TEST(lowered_limit_holds_for_later_frees)
 }
 END_TEST
 
+/* An idle period of 0 keeps cached stacks, including those a sweep had
+ * already doomed and not yet handed back. */
+START_TEST(idle_zero_mid_drain_keeps_the_rest)
+{
+    enum { N = 200 };
+    coro *cs[N];
+    spawn(cs, N, CORO_STACK_GUARDED);
+    destroy_all(cs, N);
+    let_an_idle_period_pass();
+    for (int i = 0; i < 2000 && coro__testing_cached_stacks(CORO_STACK_GUARDED) == N; i++)
+        cycles(1);
+    long left = coro__testing_cached_stacks(CORO_STACK_GUARDED);
+    ck_assert_int_lt(left, N);
+    ck_assert_int_gt(left, N / 2); /* the hand-back has begun, not ended */
+    coro_set_stack_cache_idle_ms(0);
+    cycles(300);
+    check_cache();
+    ck_assert_int_eq(coro__testing_cached_stacks(CORO_STACK_GUARDED), left);
+}
+END_TEST
+
 /* Frames a raise abandons leave ASan redzones poisoned; a stack reused from
  * the cache must not carry them to its next body (nor, under Valgrind, the
  * earlier body's bytes as defined). */
@@ -1052,6 +1073,7 @@ int main(void)
     tcase_add_test(pool, idle_zero_keeps_stacks);
     tcase_add_test(pool, handed_back_stacks_give_back_their_places);
     tcase_add_test(pool, lowered_limit_holds_for_later_frees);
+    tcase_add_test(pool, idle_zero_mid_drain_keeps_the_rest);
     tcase_add_test(pool, reused_stack_is_clean_for_the_tools);
     tcase_add_test(pool, stacks_cross_threads);
     suite_add_tcase(s, pool);
