@@ -921,6 +921,92 @@ START_TEST(idle_zero_mid_drain_keeps_the_rest)
 }
 END_TEST
 
+/* One thread of cache_stays_consistent_across_threads: a fixed
+ * pseudo-random run over more (mode, size) classes than a cache has lists,
+ * with a trim now and then (often while idle stacks are going back). It
+ * leaves its live coroutines in `left` for another thread to destroy and
+ * returns NULL, or what went wrong. */
+enum { MT_SLOTS = 32, MT_CLASSES = 10 };
+typedef struct mixed_run {
+    unsigned seed;
+    coro *left[MT_SLOTS];
+} mixed_run;
+
+static void *mixed_thread(void *arg)
+{
+    mixed_run *run = arg;
+    unsigned seed = run->seed;
+    for (int step = 0; step < 1500; step++) {
+        seed = seed * 1103515245u + 12345u;
+        unsigned r = seed >> 8;
+        int slot = (int)(r % MT_SLOTS);
+        coro **c = &run->left[slot];
+        void *v = NULL;
+        if (*c == NULL) {
+            unsigned k = (r >> 6) % MT_CLASSES;
+            coro_options opt = CORO_OPTIONS_INIT;
+            opt.stack_mode = k % 2 ? CORO_STACK_COMPACT : CORO_STACK_GUARDED;
+            opt.stack_size = (size_t)(16 + 4 * (k / 2)) * 1024;
+            if (coro_create(c, count_up, (void *)(intptr_t)slot, &opt) != CORO_OK ||
+                coro_next(*c, &v) != CORO_YIELDED || v != (void *)(intptr_t)slot)
+                return "a create or its first resume failed";
+        } else {
+            if (coro_send(*c, (void *)1, &v) != CORO_YIELDED || v != (void *)(intptr_t)(slot + 1) ||
+                coro_destroy(*c) != CORO_OK)
+                return "a coroutine did not run on its stack, or its destroy failed";
+            *c = NULL;
+        }
+        if (step % 400 == 399)
+            coro_stack_pool_trim();
+        if (step % 300 == 150)
+            nanosleep(&(struct timespec){0, 10 * 1000 * 1000}, NULL); /* idle periods pass */
+        const char *broken = coro__testing_cache_invariants();
+        if (broken != NULL)
+            return (void *)broken;
+    }
+    return NULL; /* the thread's exit drains its cache, doomed stacks and all */
+}
+
+/* Several threads, each with its own cache, under one guarded limit small
+ * enough for them to compete for places; the coroutines a thread leaves
+ * alive are destroyed by this one after it exited. Nothing leaks (the
+ * fixture counts the list arrays; Valgrind and ASan watch the stacks). */
+START_TEST(cache_stays_consistent_across_threads)
+{
+    enum { THREADS = 3 };
+    static mixed_run runs[THREADS];
+    pthread_t t[THREADS];
+    coro_set_stack_cache_idle_ms(5);
+    ck_assert_int_eq(coro_set_stack_cache_limit(CORO_STACK_GUARDED, 40), CORO_OK);
+    for (int i = 0; i < THREADS; i++) {
+        runs[i].seed = 777u * (unsigned)(i + 1);
+        ck_assert_int_eq(pthread_create(&t[i], NULL, mixed_thread, &runs[i]), 0);
+    }
+    for (int i = 0; i < THREADS; i++) {
+        void *r = (void *)"not joined";
+        pthread_join(t[i], &r);
+        ck_assert_msg(r == NULL, "thread %d: %s", i, (const char *)r);
+    }
+    long left = 0;
+    for (int i = 0; i < THREADS; i++)
+        for (int k = 0; k < MT_SLOTS; k++)
+            if (runs[i].left[k] != NULL) {
+                ck_assert_int_eq(coro_destroy(runs[i].left[k]), CORO_OK);
+                left++;
+            }
+    ck_assert_int_eq(coro__testing_live_stacks(), 0);
+    ck_assert_int_le(coro__testing_cached_stacks(CORO_STACK_GUARDED), 40);
+    check_cache();
+    ck_assert_int_gt(left, 0);
+    /* The threads' places went with them: this one can fill the limit. */
+    coro_stack_pool_trim();
+    coro *cs[40];
+    spawn(cs, 40, CORO_STACK_GUARDED);
+    destroy_all(cs, 40);
+    ck_assert_int_eq(coro__testing_cached_stacks(CORO_STACK_GUARDED), 40);
+}
+END_TEST
+
 /* Frames a raise abandons leave ASan redzones poisoned; a stack reused from
  * the cache must not carry them to its next body (nor, under Valgrind, the
  * earlier body's bytes as defined). */
@@ -1074,6 +1160,7 @@ int main(void)
     tcase_add_test(pool, handed_back_stacks_give_back_their_places);
     tcase_add_test(pool, lowered_limit_holds_for_later_frees);
     tcase_add_test(pool, idle_zero_mid_drain_keeps_the_rest);
+    tcase_add_test(pool, cache_stays_consistent_across_threads);
     tcase_add_test(pool, reused_stack_is_clean_for_the_tools);
     tcase_add_test(pool, stacks_cross_threads);
     suite_add_tcase(s, pool);
