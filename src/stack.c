@@ -610,20 +610,20 @@ static bool cache_admit(const coro__stack *st, thread_cache *tc)
     return true;
 }
 
-/* Doubles a full list's ring, oldest item first in the new one; false when
- * out of memory (the list is unchanged). */
+/* Doubles a full list's ring; false when out of memory (the list is
+ * unchanged). realloc keeps the items in place (a large array is remapped,
+ * not copied), and only the ones that had wrapped round to the start of the
+ * old array, the newest, move: to just past its end, after the oldest. */
 static bool list_grow(cache_list *l)
 {
     size_t cap = l->cap ? l->cap * 2 : 16;
-    coro__stack *items = malloc(cap * sizeof *items);
+    coro__stack *items = realloc(l->items, cap * sizeof *items);
     if (items == NULL)
         return false;
-    for (size_t k = 0; k < l->count; k++)
-        items[k] = *list_at(l, k);
-    free(l->items);
+    if (l->first + l->count > l->cap)
+        memcpy(items + l->cap, items, (l->first + l->count - l->cap) * sizeof *items);
     l->items = items;
     l->cap = cap;
-    l->first = 0;
     return true;
 }
 

@@ -723,6 +723,45 @@ START_TEST(cache_ring_wraps_after_a_partial_hand_back)
 }
 END_TEST
 
+/* ... and a ring that has wrapped round grows without losing its order:
+ * after a partial hand-back the oldest item sits mid-array, and a burst
+ * past the ring's capacity doubles it from there. Every stack handed out
+ * again must be a whole one of its own (two coroutines on one stack would
+ * yield each other's numbers). */
+START_TEST(cache_ring_grows_while_wrapped)
+{
+    enum { N = 100, MORE = 300 }; /* a ring of 128, then of 256 and 512 */
+    coro *cs[MORE];
+    spawn(cs, N, CORO_STACK_GUARDED);
+    destroy_all(cs, N);
+    let_an_idle_period_pass();
+    for (int i = 0; i < 2000 && coro__testing_cached_stacks(CORO_STACK_GUARDED) > N / 2; i++)
+        cycles(1);
+    ck_assert_int_gt(coro__testing_cached_stacks(CORO_STACK_GUARDED), 1);
+    coro_set_stack_cache_idle_ms(0);
+    for (int round = 0; round < 2; round++) {
+        spawn(cs, MORE, CORO_STACK_GUARDED);
+        for (int i = 0; i < MORE; i++) {
+            void *v = NULL;
+            ck_assert_int_eq(coro_send(cs[i], (void *)(intptr_t)(i + 1), &v), CORO_YIELDED);
+        }
+        for (int i = 0; i < MORE; i++) {
+            void *v = NULL;
+            ck_assert_int_eq(coro_send(cs[i], (void *)(intptr_t)i, &v), CORO_YIELDED);
+            ck_assert_ptr_eq(v, (void *)(intptr_t)(2 * i + 1));
+        }
+        destroy_all(cs, MORE);
+        check_cache();
+        ck_assert_int_eq(coro__testing_cached_stacks(CORO_STACK_GUARDED), MORE);
+    }
+    coro__testing_fail_map_after(0); /* every one of them is cached */
+    spawn(cs, MORE, CORO_STACK_GUARDED);
+    coro__testing_fail_map_after(-1);
+    destroy_all(cs, MORE);
+    check_cache();
+}
+END_TEST
+
 /* Mixed use, deterministic in what it does (a fixed pseudo-random
  * sequence) though not in when sweeps fall: coroutines of four (mode, size)
  * classes made and destroyed in random order, limits changed on the way,
@@ -1154,6 +1193,7 @@ int main(void)
     tcase_add_test(pool, idle_stacks_go_back);
     tcase_add_test(pool, idle_stacks_go_back_a_batch_at_a_time);
     tcase_add_test(pool, cache_ring_wraps_after_a_partial_hand_back);
+    tcase_add_test(pool, cache_ring_grows_while_wrapped);
     tcase_add_test(pool, cache_stays_consistent_under_mixed_use);
     tcase_add_test(pool, stacks_stay_within_the_idle_period);
     tcase_add_test(pool, idle_zero_keeps_stacks);
