@@ -960,6 +960,61 @@ START_TEST(idle_zero_mid_drain_keeps_the_rest)
 }
 END_TEST
 
+/* Fills this thread's cache with `arg` guarded stacks, lets them idle and
+ * starts their hand-back, then ends it by trimming (arg < 0: by returning,
+ * so that the thread's exit drains the cache). Returns NULL, or what went
+ * wrong. */
+static void *start_a_drain(void *arg)
+{
+    intptr_t n = (intptr_t)arg;
+    bool by_exit = n < 0;
+    if (by_exit)
+        n = -n;
+    coro *cs[200];
+    for (intptr_t i = 0; i < n; i++)
+        if (coro_create(&cs[i], count_up, NULL, NULL) != CORO_OK)
+            return "a create failed";
+    for (intptr_t i = 0; i < n; i++)
+        coro_destroy(cs[i]);
+    coro_set_stack_cache_idle_ms(60 * 1000);
+    cycles(300);
+    coro_set_stack_cache_idle_ms(20);
+    nanosleep(&(struct timespec){0, 100 * 1000 * 1000}, NULL);
+    for (int i = 0; i < 2000 && coro__testing_cached_stacks(CORO_STACK_GUARDED) == n; i++)
+        cycles(1);
+    long left = coro__testing_cached_stacks(CORO_STACK_GUARDED);
+    if (left == n || left <= n / 2)
+        return "the hand-back did not begin, or ended already";
+    if (by_exit)
+        return NULL;
+    coro_stack_pool_trim();
+    if (coro__testing_cached_stacks(CORO_STACK_GUARDED) != 0 || coro__testing_live_stacks() != 0)
+        return "a trim midway left stacks";
+    return (void *)coro__testing_cache_invariants();
+}
+
+/* A trim or the thread's exit in the middle of a hand-back returns every
+ * stack and every place: another thread can then cache up to the limit. */
+START_TEST(trim_or_exit_mid_drain_returns_everything)
+{
+    enum { LIMIT = 200 };
+    static const intptr_t rows[] = {LIMIT, -LIMIT}; /* trim; exit */
+    ck_assert_int_eq(coro_set_stack_cache_limit(CORO_STACK_GUARDED, LIMIT), CORO_OK);
+    for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+        pthread_t t;
+        ck_assert_int_eq(pthread_create(&t, NULL, start_a_drain, (void *)rows[i]), 0);
+        void *r = (void *)"not joined";
+        pthread_join(t, &r);
+        ck_assert_msg(r == NULL, "row %zu: %s", i, (const char *)r);
+        ck_assert_int_eq(coro__testing_live_stacks(), 0);
+        coro_set_stack_cache_idle_ms(0);
+        ck_assert_int_eq(pthread_create(&t, NULL, cache_a_burst, (void *)(intptr_t)LIMIT), 0);
+        pthread_join(t, &r);
+        ck_assert_int_eq((intptr_t)r, LIMIT);
+    }
+}
+END_TEST
+
 /* One thread of cache_stays_consistent_across_threads: a fixed
  * pseudo-random run over more (mode, size) classes than a cache has lists,
  * with a trim now and then (often while idle stacks are going back). It
@@ -1200,6 +1255,7 @@ int main(void)
     tcase_add_test(pool, handed_back_stacks_give_back_their_places);
     tcase_add_test(pool, lowered_limit_holds_for_later_frees);
     tcase_add_test(pool, idle_zero_mid_drain_keeps_the_rest);
+    tcase_add_test(pool, trim_or_exit_mid_drain_returns_everything);
     tcase_add_test(pool, cache_stays_consistent_across_threads);
     tcase_add_test(pool, reused_stack_is_clean_for_the_tools);
     tcase_add_test(pool, stacks_cross_threads);
