@@ -611,9 +611,10 @@ static bool cache_admit(const coro__stack *st, thread_cache *tc)
 }
 
 /* Doubles a full list's ring; false when out of memory (the list is
- * unchanged). realloc keeps the items in place (a large array is remapped,
- * not copied), and only the ones that had wrapped round to the start of the
- * old array, the newest, move: to just past its end, after the oldest. */
+ * unchanged). realloc may keep the items where they are (glibc remaps a
+ * large array rather than copying it), and only the ones that had wrapped
+ * round to the start of the old array, the newest, move: to just past its
+ * end, after the oldest. */
 static bool list_grow(cache_list *l)
 {
     size_t cap = l->cap ? l->cap * 2 : 16;
