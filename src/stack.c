@@ -332,6 +332,7 @@ typedef struct thread_cache {
     size_t guarded_count; /* guarded stacks in this cache */
     size_t credit;        /* places for guarded stacks reserved in `reserved`;
                              always >= guarded_count */
+    size_t limit_seen;    /* the guarded limit at this thread's last give */
     size_t doomed;        /* the lists' doomed items, summed */
     unsigned ops;         /* cache operations since the clock was last read */
     long long swept_ms;   /* coarse clock at the last sweep; 0 = never */
@@ -452,6 +453,10 @@ static void hand_back_some(thread_cache *tc)
         list_release_oldest(tc, l, n);
         budget -= n;
     }
+    /* The places of guarded stacks handed back, as a take does: a thread
+     * that only gives would otherwise hold them until its next sweep. */
+    if (tc->credit > tc->guarded_count + 2 * CREDIT_CHUNK)
+        credit_return(tc, CREDIT_CHUNK);
 }
 
 static void cache_drain(thread_cache *tc)
@@ -533,7 +538,8 @@ static void cache_tick(thread_cache *tc)
         tc->ops = 0;
         cache_sweep(tc);
     }
-    if (tc->doomed != 0)
+    /* An idle period of 0 keeps every cached stack, doomed ones too. */
+    if (tc->doomed != 0 && atomic_load_explicit(&idle_ms, memory_order_relaxed) != 0)
         hand_back_some(tc);
 }
 
@@ -584,8 +590,14 @@ static bool cache_take(coro__stack *st, size_t size, int mode)
 static bool cache_admit(const coro__stack *st, thread_cache *tc)
 {
     if (st->mode == CORO_STACK_GUARDED) {
+        size_t limit = guarded_limit_now();
+        if (limit != tc->limit_seen) {
+            /* Spare places were reserved under another limit: a lowered
+             * one (0 above all) must hold for this give already. */
+            tc->limit_seen = limit;
+            credit_return(tc, 0);
+        }
         if (tc->guarded_count == tc->credit) {
-            size_t limit = guarded_limit_now();
             if (!credit_reserve(tc, CREDIT_CHUNK, limit) && !credit_reserve(tc, 1, limit))
                 return false;
         }
@@ -598,20 +610,21 @@ static bool cache_admit(const coro__stack *st, thread_cache *tc)
     return true;
 }
 
-/* Doubles a full list's ring, oldest item first in the new one; false when
- * out of memory (the list is unchanged). */
+/* Doubles a full list's ring; false when out of memory (the list is
+ * unchanged). realloc may keep the items where they are (glibc remaps a
+ * large array rather than copying it), and only the ones that had wrapped
+ * round to the start of the old array, the newest, move: to just past its
+ * end, after the oldest. */
 static bool list_grow(cache_list *l)
 {
     size_t cap = l->cap ? l->cap * 2 : 16;
-    coro__stack *items = malloc(cap * sizeof *items);
+    coro__stack *items = realloc(l->items, cap * sizeof *items);
     if (items == NULL)
         return false;
-    for (size_t k = 0; k < l->count; k++)
-        items[k] = *list_at(l, k);
-    free(l->items);
+    if (l->first + l->count > l->cap)
+        memcpy(items + l->cap, items, (l->first + l->count - l->cap) * sizeof *items);
     l->items = items;
     l->cap = cap;
-    l->first = 0;
     return true;
 }
 

@@ -723,6 +723,45 @@ START_TEST(cache_ring_wraps_after_a_partial_hand_back)
 }
 END_TEST
 
+/* ... and a ring that has wrapped round grows without losing its order:
+ * after a partial hand-back the oldest item sits mid-array, and a burst
+ * past the ring's capacity doubles it from there. Every stack handed out
+ * again must be a whole one of its own (two coroutines on one stack would
+ * yield each other's numbers). */
+START_TEST(cache_ring_grows_while_wrapped)
+{
+    enum { N = 100, MORE = 300 }; /* a ring of 128, then of 256 and 512 */
+    coro *cs[MORE];
+    spawn(cs, N, CORO_STACK_GUARDED);
+    destroy_all(cs, N);
+    let_an_idle_period_pass();
+    for (int i = 0; i < 2000 && coro__testing_cached_stacks(CORO_STACK_GUARDED) > N / 2; i++)
+        cycles(1);
+    ck_assert_int_gt(coro__testing_cached_stacks(CORO_STACK_GUARDED), 1);
+    coro_set_stack_cache_idle_ms(0);
+    for (int round = 0; round < 2; round++) {
+        spawn(cs, MORE, CORO_STACK_GUARDED);
+        for (int i = 0; i < MORE; i++) {
+            void *v = NULL;
+            ck_assert_int_eq(coro_send(cs[i], (void *)(intptr_t)(i + 1), &v), CORO_YIELDED);
+        }
+        for (int i = 0; i < MORE; i++) {
+            void *v = NULL;
+            ck_assert_int_eq(coro_send(cs[i], (void *)(intptr_t)i, &v), CORO_YIELDED);
+            ck_assert_ptr_eq(v, (void *)(intptr_t)(2 * i + 1));
+        }
+        destroy_all(cs, MORE);
+        check_cache();
+        ck_assert_int_eq(coro__testing_cached_stacks(CORO_STACK_GUARDED), MORE);
+    }
+    coro__testing_fail_map_after(0); /* every one of them is cached */
+    spawn(cs, MORE, CORO_STACK_GUARDED);
+    coro__testing_fail_map_after(-1);
+    destroy_all(cs, MORE);
+    check_cache();
+}
+END_TEST
+
 /* Mixed use, deterministic in what it does (a fixed pseudo-random
  * sequence) though not in when sweeps fall: coroutines of four (mode, size)
  * classes made and destroyed in random order, limits changed on the way,
@@ -811,6 +850,254 @@ START_TEST(idle_zero_keeps_stacks)
     nanosleep(&(struct timespec){0, 100 * 1000 * 1000}, NULL);
     cycles(300);
     ck_assert_int_eq(coro__testing_cached_stacks(CORO_STACK_GUARDED), N);
+}
+END_TEST
+
+/* Makes and destroys `arg` guarded coroutines on a thread of its own and
+ * returns how many stacks its cache then holds (-1 if a create failed). */
+static void *cache_a_burst(void *arg)
+{
+    int n = (int)(intptr_t)arg;
+    coro **cs = calloc((size_t)n, sizeof *cs);
+    long got = -1;
+    int made = 0;
+    for (; cs != NULL && made < n; made++)
+        if (coro_create(&cs[made], count_up, NULL, NULL) != CORO_OK)
+            break;
+    if (made == n)
+        got = 0;
+    for (int i = 0; i < made; i++)
+        coro_destroy(cs[i]);
+    if (got == 0)
+        got = coro__testing_cached_stacks(CORO_STACK_GUARDED);
+    free(cs);
+    return (void *)(intptr_t)got;
+}
+
+/* Guarded stacks handed back a batch at a time give back their places
+ * under the process-wide limit, even on a thread that only gives (here:
+ * destroys of coroutines whose stacks no cache held): another thread can
+ * then cache a burst up to the limit, less what this one may keep spare. */
+START_TEST(handed_back_stacks_give_back_their_places)
+{
+    enum { LIMIT = 300, GIVES = 600 };
+    coro **cs = calloc(GIVES, sizeof *cs);
+    ck_assert_int_eq(coro_set_stack_cache_limit(CORO_STACK_GUARDED, LIMIT), CORO_OK);
+    spawn(cs, LIMIT, CORO_STACK_GUARDED);
+    destroy_all(cs, LIMIT);
+    ck_assert_int_eq(coro__testing_cached_stacks(CORO_STACK_GUARDED), LIMIT);
+    let_an_idle_period_pass();
+    coro_options opt = CORO_OPTIONS_INIT;
+    opt.stack_mode = CORO_STACK_COMPACT;
+    opt.stack_size = 48 * 1024; /* no cached stack fits: the creates take nothing */
+    for (int i = 0; i < GIVES; i++)
+        ck_assert_int_eq(coro_create(&cs[i], count_up, NULL, &opt), CORO_OK);
+    destroy_all(cs, GIVES); /* a sweep, then a batch per give */
+    check_cache();
+    ck_assert_int_le(coro__testing_cached_stacks(CORO_STACK_GUARDED), 1);
+    pthread_t t;
+    ck_assert_int_eq(pthread_create(&t, NULL, cache_a_burst, (void *)(intptr_t)LIMIT), 0);
+    void *r = NULL;
+    pthread_join(t, &r);
+    /* This thread keeps its one stack and at most 128 spare places. */
+    ck_assert_int_ge((intptr_t)r, LIMIT - 1 - 128);
+    free(cs);
+}
+END_TEST
+
+/* A lowered limit holds for the stacks freed after it, even when the
+ * thread holds places it reserved under the old one: 0 turns caching off.
+ * (A cache already fuller keeps its stacks; here it had given its one
+ * stack out again.) */
+START_TEST(lowered_limit_holds_for_later_frees)
+{
+    static const struct {
+        int mode;
+        size_t limit;
+        int burst;
+    } rows[] = {
+        {CORO_STACK_GUARDED, 0, 3},
+        {CORO_STACK_GUARDED, 5, 20},
+        {CORO_STACK_COMPACT, 0, 3},
+        {CORO_STACK_COMPACT, 5, 20},
+    };
+    coro *cs[20];
+    for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+        coro_stack_pool_trim();
+        ck_assert_int_eq(coro_set_stack_cache_limit(rows[i].mode, 1000), CORO_OK);
+        spawn(cs, 1, rows[i].mode);
+        destroy_all(cs, 1);
+        ck_assert_int_eq(coro__testing_cached_stacks(rows[i].mode), 1);
+        ck_assert_int_eq(coro_set_stack_cache_limit(rows[i].mode, rows[i].limit), CORO_OK);
+        spawn(cs, rows[i].burst, rows[i].mode); /* the cached one, then fresh ones */
+        destroy_all(cs, rows[i].burst);
+        ck_assert_msg(coro__testing_cached_stacks(rows[i].mode) == (long)rows[i].limit,
+                      "row %zu: %ld cached, limit %zu", i,
+                      coro__testing_cached_stacks(rows[i].mode), rows[i].limit);
+        check_cache();
+    }
+}
+END_TEST
+
+/* An idle period of 0 keeps cached stacks, including those a sweep had
+ * already doomed and not yet handed back. */
+START_TEST(idle_zero_mid_drain_keeps_the_rest)
+{
+    enum { N = 200 };
+    coro *cs[N];
+    spawn(cs, N, CORO_STACK_GUARDED);
+    destroy_all(cs, N);
+    let_an_idle_period_pass();
+    for (int i = 0; i < 2000 && coro__testing_cached_stacks(CORO_STACK_GUARDED) == N; i++)
+        cycles(1);
+    long left = coro__testing_cached_stacks(CORO_STACK_GUARDED);
+    ck_assert_int_lt(left, N);
+    ck_assert_int_gt(left, N / 2); /* the hand-back has begun, not ended */
+    coro_set_stack_cache_idle_ms(0);
+    cycles(300);
+    check_cache();
+    ck_assert_int_eq(coro__testing_cached_stacks(CORO_STACK_GUARDED), left);
+}
+END_TEST
+
+/* Fills this thread's cache with `arg` guarded stacks, lets them idle and
+ * starts their hand-back, then ends it by trimming (arg < 0: by returning,
+ * so that the thread's exit drains the cache). Returns NULL, or what went
+ * wrong. */
+static void *start_a_drain(void *arg)
+{
+    intptr_t n = (intptr_t)arg;
+    bool by_exit = n < 0;
+    if (by_exit)
+        n = -n;
+    coro *cs[200];
+    for (intptr_t i = 0; i < n; i++)
+        if (coro_create(&cs[i], count_up, NULL, NULL) != CORO_OK)
+            return "a create failed";
+    for (intptr_t i = 0; i < n; i++)
+        coro_destroy(cs[i]);
+    coro_set_stack_cache_idle_ms(60 * 1000);
+    cycles(300);
+    coro_set_stack_cache_idle_ms(20);
+    nanosleep(&(struct timespec){0, 100 * 1000 * 1000}, NULL);
+    for (int i = 0; i < 2000 && coro__testing_cached_stacks(CORO_STACK_GUARDED) == n; i++)
+        cycles(1);
+    long left = coro__testing_cached_stacks(CORO_STACK_GUARDED);
+    if (left == n || left <= n / 2)
+        return "the hand-back did not begin, or ended already";
+    if (by_exit)
+        return NULL;
+    coro_stack_pool_trim();
+    if (coro__testing_cached_stacks(CORO_STACK_GUARDED) != 0 || coro__testing_live_stacks() != 0)
+        return "a trim midway left stacks";
+    return (void *)coro__testing_cache_invariants();
+}
+
+/* A trim or the thread's exit in the middle of a hand-back returns every
+ * stack and every place: another thread can then cache up to the limit. */
+START_TEST(trim_or_exit_mid_drain_returns_everything)
+{
+    enum { LIMIT = 200 };
+    static const intptr_t rows[] = {LIMIT, -LIMIT}; /* trim; exit */
+    ck_assert_int_eq(coro_set_stack_cache_limit(CORO_STACK_GUARDED, LIMIT), CORO_OK);
+    for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+        pthread_t t;
+        ck_assert_int_eq(pthread_create(&t, NULL, start_a_drain, (void *)rows[i]), 0);
+        void *r = (void *)"not joined";
+        pthread_join(t, &r);
+        ck_assert_msg(r == NULL, "row %zu: %s", i, (const char *)r);
+        ck_assert_int_eq(coro__testing_live_stacks(), 0);
+        coro_set_stack_cache_idle_ms(0);
+        ck_assert_int_eq(pthread_create(&t, NULL, cache_a_burst, (void *)(intptr_t)LIMIT), 0);
+        pthread_join(t, &r);
+        ck_assert_int_eq((intptr_t)r, LIMIT);
+    }
+}
+END_TEST
+
+/* One thread of cache_stays_consistent_across_threads: a fixed
+ * pseudo-random run over more (mode, size) classes than a cache has lists,
+ * with a trim now and then (often while idle stacks are going back). It
+ * leaves its live coroutines in `left` for another thread to destroy and
+ * returns NULL, or what went wrong. */
+enum { MT_SLOTS = 32, MT_CLASSES = 10 };
+typedef struct mixed_run {
+    unsigned seed;
+    coro *left[MT_SLOTS];
+} mixed_run;
+
+static void *mixed_thread(void *arg)
+{
+    mixed_run *run = arg;
+    unsigned seed = run->seed;
+    for (int step = 0; step < 1500; step++) {
+        seed = seed * 1103515245u + 12345u;
+        unsigned r = seed >> 8;
+        int slot = (int)(r % MT_SLOTS);
+        coro **c = &run->left[slot];
+        void *v = NULL;
+        if (*c == NULL) {
+            unsigned k = (r >> 6) % MT_CLASSES;
+            coro_options opt = CORO_OPTIONS_INIT;
+            opt.stack_mode = k % 2 ? CORO_STACK_COMPACT : CORO_STACK_GUARDED;
+            opt.stack_size = (size_t)(16 + 4 * (k / 2)) * 1024;
+            if (coro_create(c, count_up, (void *)(intptr_t)slot, &opt) != CORO_OK ||
+                coro_next(*c, &v) != CORO_YIELDED || v != (void *)(intptr_t)slot)
+                return "a create or its first resume failed";
+        } else {
+            if (coro_send(*c, (void *)1, &v) != CORO_YIELDED || v != (void *)(intptr_t)(slot + 1) ||
+                coro_destroy(*c) != CORO_OK)
+                return "a coroutine did not run on its stack, or its destroy failed";
+            *c = NULL;
+        }
+        if (step % 400 == 399)
+            coro_stack_pool_trim();
+        if (step % 300 == 150)
+            nanosleep(&(struct timespec){0, 10 * 1000 * 1000}, NULL); /* idle periods pass */
+        const char *broken = coro__testing_cache_invariants();
+        if (broken != NULL)
+            return (void *)broken;
+    }
+    return NULL; /* the thread's exit drains its cache, doomed stacks and all */
+}
+
+/* Several threads, each with its own cache, under one guarded limit small
+ * enough for them to compete for places; the coroutines a thread leaves
+ * alive are destroyed by this one after it exited. Nothing leaks (the
+ * fixture counts the list arrays; Valgrind and ASan watch the stacks). */
+START_TEST(cache_stays_consistent_across_threads)
+{
+    enum { THREADS = 3 };
+    static mixed_run runs[THREADS];
+    pthread_t t[THREADS];
+    coro_set_stack_cache_idle_ms(5);
+    ck_assert_int_eq(coro_set_stack_cache_limit(CORO_STACK_GUARDED, 40), CORO_OK);
+    for (int i = 0; i < THREADS; i++) {
+        runs[i].seed = 777u * (unsigned)(i + 1);
+        ck_assert_int_eq(pthread_create(&t[i], NULL, mixed_thread, &runs[i]), 0);
+    }
+    for (int i = 0; i < THREADS; i++) {
+        void *r = (void *)"not joined";
+        pthread_join(t[i], &r);
+        ck_assert_msg(r == NULL, "thread %d: %s", i, (const char *)r);
+    }
+    long left = 0;
+    for (int i = 0; i < THREADS; i++)
+        for (int k = 0; k < MT_SLOTS; k++)
+            if (runs[i].left[k] != NULL) {
+                ck_assert_int_eq(coro_destroy(runs[i].left[k]), CORO_OK);
+                left++;
+            }
+    ck_assert_int_eq(coro__testing_live_stacks(), 0);
+    ck_assert_int_le(coro__testing_cached_stacks(CORO_STACK_GUARDED), 40);
+    check_cache();
+    ck_assert_int_gt(left, 0);
+    /* The threads' places went with them: this one can fill the limit. */
+    coro_stack_pool_trim();
+    coro *cs[40];
+    spawn(cs, 40, CORO_STACK_GUARDED);
+    destroy_all(cs, 40);
+    ck_assert_int_eq(coro__testing_cached_stacks(CORO_STACK_GUARDED), 40);
 }
 END_TEST
 
@@ -961,9 +1248,15 @@ int main(void)
     tcase_add_test(pool, idle_stacks_go_back);
     tcase_add_test(pool, idle_stacks_go_back_a_batch_at_a_time);
     tcase_add_test(pool, cache_ring_wraps_after_a_partial_hand_back);
+    tcase_add_test(pool, cache_ring_grows_while_wrapped);
     tcase_add_test(pool, cache_stays_consistent_under_mixed_use);
     tcase_add_test(pool, stacks_stay_within_the_idle_period);
     tcase_add_test(pool, idle_zero_keeps_stacks);
+    tcase_add_test(pool, handed_back_stacks_give_back_their_places);
+    tcase_add_test(pool, lowered_limit_holds_for_later_frees);
+    tcase_add_test(pool, idle_zero_mid_drain_keeps_the_rest);
+    tcase_add_test(pool, trim_or_exit_mid_drain_returns_everything);
+    tcase_add_test(pool, cache_stays_consistent_across_threads);
     tcase_add_test(pool, reused_stack_is_clean_for_the_tools);
     tcase_add_test(pool, stacks_cross_threads);
     suite_add_tcase(s, pool);
