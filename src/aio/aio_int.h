@@ -4,6 +4,7 @@
 #ifndef CORO_AIO_INT_H
 #define CORO_AIO_INT_H
 
+#include "alloc.h"
 #include "coro_aio.h"
 #include "poll.h"
 

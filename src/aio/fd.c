@@ -44,7 +44,7 @@ static aio_fd *slot(coro_aio_loop *loop, int fd)
 {
     struct coro__aio_fds *t = loop->fds;
     if (t == NULL) {
-        if ((t = calloc(1, sizeof *t)) == NULL)
+        if ((t = coro__aio_calloc(1, sizeof *t)) == NULL)
             return NULL;
         loop->fds = t;
     }
@@ -52,7 +52,7 @@ static aio_fd *slot(coro_aio_loop *loop, int fd)
         size_t cap = t->cap ? t->cap * 2 : 64;
         while (cap <= (size_t)fd)
             cap *= 2;
-        aio_fd *v = realloc(t->v, cap * sizeof *v);
+        aio_fd *v = coro__aio_realloc(t->v, cap * sizeof *v);
         if (v == NULL)
             return NULL;
         memset(v + t->cap, 0, (cap - t->cap) * sizeof *v);

@@ -20,7 +20,7 @@ bool coro__aio_set_str(char **dst, const char *src)
     char *s = NULL;
     if (src != NULL) {
         size_t n = strlen(src) + 1;
-        if ((s = malloc(n)) == NULL)
+        if ((s = coro__aio_malloc(n)) == NULL)
             return false;
         memcpy(s, src, n);
     }
@@ -54,7 +54,7 @@ coro_aio_future *coro__aio_future_alloc(coro_aio_loop *loop)
         f->state = AIO_PENDING;
         f->log_tb = false;
         f->result = NULL;
-    } else if ((f = malloc(sizeof *f)) == NULL) {
+    } else if ((f = coro__aio_malloc(sizeof *f)) == NULL) {
         coro__aio_fail(CORO_ENOMEM, "could not allocate a future");
         return NULL;
     } else
@@ -186,7 +186,7 @@ int coro__aio_future_finish(coro_aio_future *f, void *result, const coro_exc *ex
 {
     coro_exc *copy = NULL;
     if (exc != NULL) {
-        if ((copy = malloc(sizeof *copy)) == NULL)
+        if ((copy = coro__aio_malloc(sizeof *copy)) == NULL)
             return coro__aio_fail(CORO_ENOMEM, "set_exception: could not copy the exception");
         *copy = *exc;
     }
@@ -326,7 +326,7 @@ int coro__aio_add_cb_slow(coro_aio_future *f, coro_aio_done_fn fn, void *arg, bo
         return coro__aio_soon_done(f->loop, fn, f, arg, arg_is_fut);
     if (f->ncb == f->cbcap) {
         unsigned cap = f->cbcap * 2;
-        aio_cb *n = malloc(cap * sizeof *n);
+        aio_cb *n = coro__aio_malloc(cap * sizeof *n);
         if (n == NULL)
             return coro__aio_fail(CORO_ENOMEM, "add_done_callback: could not grow the list");
         memcpy(n, f->cbs, f->ncb * sizeof *n);

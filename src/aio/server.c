@@ -107,7 +107,7 @@ static void serve_one(coro_aio_server *srv, int fd)
     coro_aio_stream *s = coro__aio_stream_new(srv->loop, fd, &srv->opt);
     if (s != NULL)
         s->refs++; /* the server's, dropped by conn_done: see stream_int.h */
-    conn *c = s != NULL ? malloc(sizeof *c) : NULL;
+    conn *c = s != NULL ? coro__aio_malloc(sizeof *c) : NULL;
     coro_aio_future *t = NULL;
     if (c != NULL) {
         c->srv = srv;
@@ -207,7 +207,7 @@ static int new_server(coro_aio_loop *loop, coro_aio_connection_fn fn, void *arg,
         return coro__aio_fail(CORO_EINVAL, "%s: %s is NULL", what, loop == NULL ? "loop" : "fn");
     if (loop->closed)
         return coro__aio_fail(CORO_EINVAL, "%s: Event loop is closed", what);
-    coro_aio_server *srv = calloc(1, sizeof *srv);
+    coro_aio_server *srv = coro__aio_calloc(1, sizeof *srv);
     if (srv == NULL)
         return coro__aio_fail(CORO_ENOMEM, "%s: out of memory", what);
     int rc = coro__aio_stream_opts(opt, &srv->opt, what);

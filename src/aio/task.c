@@ -177,7 +177,7 @@ coro_aio_future *coro_aio_create_task(coro_aio_loop *loop, coro_fn fn, void *arg
     aio_task *t = loop->free_tasks;
     if (t != NULL)
         loop->free_tasks = (aio_task *)t->fut.next_free;
-    else if ((t = malloc(sizeof *t)) == NULL) {
+    else if ((t = coro__aio_malloc(sizeof *t)) == NULL) {
         coro__aio_fail(CORO_ENOMEM, "create_task: could not allocate the task");
         return NULL;
     }
@@ -218,7 +218,7 @@ fail:
 /* Schedules a step that throws RuntimeError(msg) in (call_soon(__step, exc)). */
 static void soon_error(aio_task *t, const char *msg)
 {
-    coro_exc *e = t->step_exc ? t->step_exc : malloc(sizeof *e);
+    coro_exc *e = t->step_exc ? t->step_exc : coro__aio_malloc(sizeof *e);
     if (e == NULL) {
         fprintf(stderr, "libcoro-aio: out of memory in a task step\n");
         return;
@@ -279,7 +279,7 @@ void coro__aio_step_end(aio_task *t, int st, void *out, coro_aio_future *awaited
     case CORO_RAISED: {
         const coro_exc *x = coro_exception(t->co);
         if (coro_exc_matches(x->type, &coro_aio_CancelledError)) {
-            coro_exc *saved = malloc(sizeof *saved);
+            coro_exc *saved = coro__aio_malloc(sizeof *saved);
             if (saved != NULL) {
                 *saved = *x;
                 free(t->fut.cancelled_exc);
