@@ -170,10 +170,23 @@ static void schedule_callbacks(coro_aio_future *f)
             ((aio_task *)cb.arg)->fut_waiter == f &&
             coro__aio_soon_wakeup(f->loop, cb.arg) == CORO_OK)
             continue;
-        if (coro__aio_soon_done(f->loop, cb.fn, f, cb.arg, cb.arg_is_fut) < 0)
-            fprintf(stderr, "libcoro-aio: out of memory, a done callback was dropped\n");
-        if (cb.arg_is_fut)
-            coro_aio_future_release(cb.arg);
+        if (coro__aio_soon_done(f->loop, cb.fn, f, cb.arg, cb.arg_is_fut) == CORO_OK) {
+            if (cb.arg_is_fut) /* the handle holds its own */
+                coro_aio_future_release(cb.arg);
+            continue;
+        }
+        /* Out of memory for a handle: this callback and the ones after it
+         * run from one AIO_R_DONE entry, in the same order and at the same
+         * queue position, which needs no allocation while the queue has
+         * room. */
+        memmove(f->cbs, f->cbs + i, (n - i) * sizeof *f->cbs);
+        f->nsched = n - i;
+        coro__aio_ref(f);
+        if (coro__aio_ring_push(f->loop, (aio_ready)f | AIO_R_DONE) < 0) {
+            fprintf(stderr, "libcoro-aio: out of memory, %u done callback(s) dropped\n", n - i);
+            coro__aio_run_done_entry(f, false);
+        }
+        return;
     }
 }
 
@@ -311,6 +324,20 @@ bool coro__aio_future_cancel(coro_aio_future *f, const char *msg)
     coro__aio_set_str(&f->cancel_msg, msg);
     schedule_callbacks(f);
     return true;
+}
+
+void coro__aio_run_done_entry(coro_aio_future *f, bool run)
+{
+    unsigned n = f->nsched;
+    f->nsched = 0;
+    for (unsigned i = 0; i < n; i++) {
+        aio_cb cb = f->cbs[i];
+        if (run)
+            cb.fn(f, cb.arg);
+        if (cb.arg_is_fut)
+            coro__aio_unref(cb.arg);
+    }
+    coro__aio_unref(f);
 }
 
 int coro_aio_future_add_done_callback(coro_aio_future *f, coro_aio_done_fn fn, void *arg)

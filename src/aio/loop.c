@@ -202,7 +202,9 @@ static inline aio_ready ring_pop(coro_aio_loop *loop)
  * queue's reference, a tagged entry its reference on the task. */
 static void ready_drop(aio_ready e)
 {
-    if (e & AIO_R_TAGS)
+    if ((e & AIO_R_TAGS) == AIO_R_DONE)
+        coro__aio_run_done_entry((coro_aio_future *)(e & ~(aio_ready)AIO_R_TAGS), false);
+    else if (e & AIO_R_TAGS)
         coro__aio_unref(&((aio_task *)(e & ~(aio_ready)AIO_R_TAGS))->fut);
     else
         handle_unref((coro_aio_handle *)e);
@@ -417,6 +419,10 @@ static void drain_threadsafe_slow(coro_aio_loop *loop)
 static inline void run_ready(aio_ready e)
 {
     if (e & AIO_R_TAGS) {
+        if ((e & AIO_R_TAGS) == AIO_R_DONE) {
+            coro__aio_run_done_entry((coro_aio_future *)(e & ~(aio_ready)AIO_R_TAGS), true);
+            return;
+        }
         aio_task *t = (aio_task *)(e & ~(aio_ready)AIO_R_TAGS);
         if (e & AIO_R_WAKEUP)
             coro__aio_run_wakeup(t->fut.loop, t);
