@@ -15,6 +15,11 @@ const coro_exc_type coro_aio_CancelledError = {"CancelledError", &coro_BaseExcep
 const coro_exc_type coro_aio_TimeoutError = {"TimeoutError", &coro_aio_OSError};
 const coro_exc_type coro_aio_InvalidStateError = {"InvalidStateError", &coro_Exception};
 
+/* The exception of a future whose own exception could not be copied (out
+ * of memory): it still finishes, so that nothing awaiting it waits forever. */
+static const coro_exc nomem_exc = {.type = &coro_MemoryError,
+                                   .message = "out of memory: the exception could not be stored"};
+
 bool coro__aio_set_str(char **dst, const char *src)
 {
     char *s = NULL;
@@ -100,7 +105,8 @@ void coro__aio_future_clear(coro_aio_future *f)
         f->cbcap = AIO_INLINE_CBS;
     }
     if (f->exc != NULL) {
-        free(f->exc);
+        if (f->exc != &nomem_exc)
+            free(f->exc);
         f->exc = NULL;
     }
     if (f->cancel_msg != NULL) {
@@ -199,9 +205,10 @@ int coro__aio_future_finish(coro_aio_future *f, void *result, const coro_exc *ex
 {
     coro_exc *copy = NULL;
     if (exc != NULL) {
-        if ((copy = coro__aio_malloc(sizeof *copy)) == NULL)
-            return coro__aio_fail(CORO_ENOMEM, "set_exception: could not copy the exception");
-        *copy = *exc;
+        if ((copy = coro__aio_malloc(sizeof *copy)) != NULL)
+            *copy = *exc;
+        else
+            copy = (coro_exc *)&nomem_exc; /* never freed (future_clear) */
     }
     f->result = result;
     f->exc = copy;
