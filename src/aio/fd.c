@@ -82,7 +82,7 @@ void coro__aio_fd_event(coro_aio_loop *loop, void *udata, unsigned events)
         coro_aio_future *w = e->waiter[i];
         if ((events & (1u << i)) && w != NULL && w->state == AIO_PENDING &&
             coro__aio_soon_done(loop, coro__aio_fd_fire, w, NULL, false) < 0)
-            fprintf(stderr, "libcoro-aio: out of memory, a readiness event was dropped\n");
+            coro__aio_fd_fire(w, NULL); /* no handle (out of memory): resolve it now */
     }
 }
 
