@@ -64,6 +64,18 @@ static void unlist_task(aio_task *t)
     t->listed = false;
     coro_aio_future_release(&t->fut);
 }
+/* The exception a step throws in when the RuntimeError soon_error means to
+ * throw could not be allocated (shared, never freed). */
+static const coro_exc step_nomem = {.type = &coro_MemoryError,
+                                    .message = "out of memory in a task step"};
+
+static void step_exc_free(aio_task *t)
+{
+    if (t->step_exc != &step_nomem)
+        free(t->step_exc);
+    t->step_exc = NULL;
+}
+
 
 void coro__aio_task_free(aio_task *t)
 {
@@ -88,8 +100,7 @@ void coro__aio_task_free(aio_task *t)
     if (t->name != t->name_buf)
         free(t->name);
     t->name = NULL;
-    free(t->step_exc);
-    t->step_exc = NULL;
+    step_exc_free(t);
     coro__aio_future_clear(&t->fut);
     t->fut.next_free = (coro_aio_future *)loop->free_tasks;
     loop->free_tasks = t;
@@ -215,15 +226,16 @@ fail:
 /* Stepping                                                                 */
 /* ------------------------------------------------------------------------ */
 
-/* Schedules a step that throws RuntimeError(msg) in (call_soon(__step, exc)). */
+/* Schedules a step that throws RuntimeError(msg) in (call_soon(__step, exc)).
+ * Without memory for it, the step throws step_nomem instead: the task still
+ * gets its step (it would otherwise wait forever). */
 static void soon_error(aio_task *t, const char *msg)
 {
     coro_exc *e = t->step_exc ? t->step_exc : coro__aio_malloc(sizeof *e);
-    if (e == NULL) {
-        fprintf(stderr, "libcoro-aio: out of memory in a task step\n");
-        return;
-    }
-    coro_exc_set(e, &coro_RuntimeError, msg);
+    if (e == NULL)
+        e = (coro_exc *)&step_nomem;
+    if (e != &step_nomem)
+        coro_exc_set(e, &coro_RuntimeError, msg);
     t->step_exc = e;
     if (coro__aio_soon_step(t->fut.loop, t) < 0)
         fprintf(stderr, "libcoro-aio: out of memory in a task step\n");
@@ -336,8 +348,7 @@ void coro__aio_task_step(aio_task *t)
         return; /* _step(): already done (Python raises InvalidStateError) */
     if (t->step_exc != NULL) {
         coro_exc e = *t->step_exc;
-        free(t->step_exc);
-        t->step_exc = NULL;
+        step_exc_free(t);
         coro__aio_step(t, &e);
     } else
         coro__aio_step(t, NULL);
