@@ -332,6 +332,9 @@ static inline int coro__aio_add_cb(coro_aio_future *f, coro_aio_done_fn fn, void
 
 /* --- combinators.c --- */
 bool coro__aio_gather_cancel(coro_aio_future *f, const char *msg);
+/* gather's done callback on each child (arg: the gather, no reference while
+ * registered; a queued call holds one, so the gather outlives it). */
+void coro__aio_gather_done(coro_aio_future *child, void *arg);
 void coro__aio_gather_free(coro_aio_future *f);
 
 /* --- task.c --- */

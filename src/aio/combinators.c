@@ -27,7 +27,7 @@ typedef struct aio_gather {
     coro_exc **excs;            /* per entry: the exception, or NULL */
 } aio_gather;
 
-static void done_callback(coro_aio_future *child, void *arg)
+void coro__aio_gather_done(coro_aio_future *child, void *arg)
 {
     aio_gather *g = arg;
     coro_aio_future *outer = &g->fut;
@@ -113,7 +113,7 @@ coro_aio_future *coro_aio_gather(coro_aio_loop *loop, coro_aio_future *const *ch
         if (seen)
             continue;
         g->nfuts++;
-        if (coro__aio_add_cb(children[i], done_callback, g, false) < 0) {
+        if (coro__aio_add_cb(children[i], coro__aio_gather_done, g, false) < 0) {
             g->n = i + 1;
             coro_aio_future_release(&g->fut);
             return NULL;
@@ -144,7 +144,7 @@ void coro__aio_gather_free(coro_aio_future *f)
     aio_gather *g = (aio_gather *)f;
     coro_aio_loop *loop = f->loop;
     for (size_t i = 0; i < g->n; i++) {
-        coro_aio_future_remove_done_callback(g->children[i], done_callback, g);
+        coro_aio_future_remove_done_callback(g->children[i], coro__aio_gather_done, g);
         coro_aio_future_release(g->children[i]);
     }
     if (g->excs != NULL)

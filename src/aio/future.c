@@ -176,7 +176,10 @@ static void schedule_callbacks(coro_aio_future *f)
             ((aio_task *)cb.arg)->fut_waiter == f &&
             coro__aio_soon_wakeup(f->loop, cb.arg) == CORO_OK)
             continue;
-        if (coro__aio_soon_done(f->loop, cb.fn, f, cb.arg, cb.arg_is_fut) == CORO_OK) {
+        /* A queued gather callback keeps its gather (the owner may release
+         * it before the call runs). */
+        bool hold = cb.arg_is_fut || cb.fn == coro__aio_gather_done;
+        if (coro__aio_soon_done(f->loop, cb.fn, f, cb.arg, hold) == CORO_OK) {
             if (cb.arg_is_fut) /* the handle holds its own */
                 coro_aio_future_release(cb.arg);
             continue;
@@ -187,6 +190,11 @@ static void schedule_callbacks(coro_aio_future *f)
          * room. */
         memmove(f->cbs, f->cbs + i, (n - i) * sizeof *f->cbs);
         f->nsched = n - i;
+        for (unsigned j = 0; j < f->nsched; j++)
+            if (f->cbs[j].fn == coro__aio_gather_done && !f->cbs[j].arg_is_fut) {
+                coro_aio_future_ref(f->cbs[j].arg);
+                f->cbs[j].arg_is_fut = true;
+            }
         coro__aio_ref(f);
         if (coro__aio_ring_push(f->loop, (aio_ready)f | AIO_R_DONE) < 0) {
             fprintf(stderr, "libcoro-aio: out of memory, %u done callback(s) dropped\n", n - i);
@@ -339,7 +347,7 @@ void coro__aio_run_done_entry(coro_aio_future *f, bool run)
     f->nsched = 0;
     for (unsigned i = 0; i < n; i++) {
         aio_cb cb = f->cbs[i];
-        if (run)
+        if (run && cb.fn != NULL) /* NULL: removed (remove_done_callback) */
             cb.fn(f, cb.arg);
         if (cb.arg_is_fut)
             coro__aio_unref(cb.arg);
@@ -394,6 +402,15 @@ size_t coro_aio_future_remove_done_callback(coro_aio_future *f, coro_aio_done_fn
             f->cbs[j++] = cb;
     }
     f->ncb = j;
+    /* Callbacks waiting in an AIO_R_DONE entry (out of memory) are disabled
+     * too: their owner (a gather being freed) may be gone when it runs. */
+    for (unsigned i = 0; i < f->nsched; i++)
+        if (f->cbs[i].fn == fn && f->cbs[i].arg == arg) {
+            f->cbs[i].fn = NULL;
+            if (f->cbs[i].arg_is_fut)
+                coro_aio_future_release(arg);
+            f->cbs[i].arg_is_fut = false;
+        }
     return removed;
 }
 
