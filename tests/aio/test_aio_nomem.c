@@ -91,7 +91,8 @@ static void sweep_stop(void)
 
 /* ---- recording ----------------------------------------------------------- */
 
-#define GAVE_UP ((void *)"gave up")
+static char gave_up[] = "gave up";
+#define GAVE_UP ((void *)gave_up)
 #define MAX_TASKS 8
 
 static coro_aio_loop *loop;
