@@ -247,7 +247,9 @@ CORO_API coro_aio_loop *coro_aio_future_get_loop(const coro_aio_future *f);
 CORO_API int coro_aio_future_set_result(coro_aio_future *f, void *value);
 /** Marks f done with an exception (set_exception). Errors as set_result, and
  *  CORO_EINVAL for a StopIteration ("StopIteration interacts badly with
- *  generators and cannot be raised into a Future"). */
+ *  generators and cannot be raised into a Future"). When the exception
+ *  cannot be copied (out of memory), f still finishes, with MemoryError
+ *  "out of memory: the exception could not be stored". */
 CORO_API int coro_aio_future_set_exception(coro_aio_future *f, const coro_exc *exc);
 
 /** True unless pending (done()). */
@@ -358,7 +360,9 @@ CORO_API void coro_aio_dump_tasks(coro_aio_loop *loop, FILE *out);
  *  coro_exception(coro_current()): f's exception, CancelledError (f was
  *  cancelled, or the task was), or RuntimeError for awaiting the task itself
  *  ("Task cannot await on itself: <Task ...>") or a future of another loop
- *  ("Task <...> got Future <...> attached to a different loop"). Handle it
+ *  ("Task <...> got Future <...> attached to a different loop"), or, when
+ *  memory runs out, RuntimeError "out of memory adding a done callback" (or
+ *  MemoryError "out of memory in a task step"). Handle it
  *  and go on, or propagate it with coro_reraise. CORO_EINVAL for a NULL f,
  *  or outside a task of the running loop ("coro_aio_await: called outside a
  *  task"). */
@@ -485,7 +489,8 @@ typedef void *(*coro_aio_timeout_fn)(coro *self, coro_aio_timeout_scope *scope, 
  *  @return CORO_OK with *result (may be NULL) = fn's value; CORO_THROWN with
  *  the exception in coro_exception(self): TimeoutError, or whatever left the
  *  body; CORO_EINVAL for a NULL fn, a NaN when, or outside a task ("Timeout
- *  should be used inside a task"). */
+ *  should be used inside a task"); CORO_ENOMEM when the deadline could not
+ *  be scheduled. */
 CORO_API int coro_aio_timeout_at_run(double when, coro_aio_timeout_fn fn, void *arg,
                                      void **result, bool *expired);
 /** asyncio.timeout(delay): coro_aio_timeout_at_run at time() + delay. */
@@ -518,7 +523,8 @@ CORO_API char *coro_aio_timeout_repr(const coro_aio_timeout_scope *scope, char *
  *  awaits) and TimeoutError is raised.
  *  @return CORO_OK with *result; CORO_THROWN with TimeoutError, f's
  *  exception or CancelledError; CORO_EINVAL for a NULL or foreign f, a NaN
- *  timeout, or outside a task. */
+ *  timeout, or outside a task; CORO_ENOMEM when the deadline could not be
+ *  scheduled. */
 CORO_API int coro_aio_wait_for(coro_aio_future *f, double timeout, void **result);
 
 /* Exception groups. ExceptionGroup derives from coro_Exception here and
@@ -1339,7 +1345,8 @@ CORO_API void coro_aio_server_release(coro_aio_server *srv);
  *  converted to size_t), after close, or outside a task when it would have
  *  to wait; CORO_EBUSY when another task already waits to read
  *  ("read() called while another coroutine is already waiting for incoming
- *  data"). */
+ *  data"); CORO_ENOMEM when the read buffer could not grow or the wait could
+ *  not be set up (the other read calls return it too). */
 CORO_API int coro_aio_stream_read(coro_aio_stream *s, void *buf, size_t n, size_t *got);
 
 /** `data = await reader.read()` (read(-1)) in the running task: every byte

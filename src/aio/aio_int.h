@@ -4,6 +4,7 @@
 #ifndef CORO_AIO_INT_H
 #define CORO_AIO_INT_H
 
+#include "alloc.h"
 #include "coro_aio.h"
 #include "poll.h"
 
@@ -33,7 +34,12 @@ enum {
  * so the entry needs no handle: it takes the queue position the handle would
  * take and runs the same code when it is popped. */
 typedef uintptr_t aio_ready;
-enum { AIO_R_STEP = 1, AIO_R_WAKEUP = 2, AIO_R_TAGS = 3 };
+/* A third tag, AIO_R_DONE, names a future whose done callbacks
+ * cbs[0..nsched) could not each get a handle when it finished (out of
+ * memory): the entry runs them in order at that queue position, which is
+ * where their handles would have been (future.c, schedule_callbacks). It
+ * holds one reference on the future. */
+enum { AIO_R_STEP = 1, AIO_R_WAKEUP = 2, AIO_R_DONE = 3, AIO_R_TAGS = 3 };
 _Static_assert(_Alignof(max_align_t) > AIO_R_TAGS, "malloc'd pointers must have two free bits");
 
 /* A scheduled callback.
@@ -104,6 +110,7 @@ struct coro_aio_future {
     coro_exc *cancelled_exc;
     aio_cb *cbs; /* cbs_inline until it outgrows it */
     unsigned ncb, cbcap;
+    unsigned nsched; /* callbacks left to an AIO_R_DONE entry (out of memory) */
     aio_cb cbs_inline[AIO_INLINE_CBS];
     struct coro_aio_future *next_free;
 };
@@ -262,6 +269,9 @@ bool coro__aio_future_cancel(coro_aio_future *f, const char *msg);
 /* add_done_callback when f is done or its list is full (out of line). */
 int coro__aio_add_cb_slow(coro_aio_future *f, coro_aio_done_fn fn, void *arg, bool arg_is_fut);
 int coro__aio_future_finish(coro_aio_future *f, void *result, const coro_exc *exc);
+/* The AIO_R_DONE entry of f: runs (run) or drops its callbacks, then gives
+ * up the entry's reference on f. */
+void coro__aio_run_done_entry(coro_aio_future *f, bool run);
 /* _make_cancelled_error into *out. */
 void coro__aio_make_cancelled(coro_aio_future *f, coro_exc *out);
 /* Frees what a finished future holds (exc, messages, callbacks). */
@@ -322,6 +332,9 @@ static inline int coro__aio_add_cb(coro_aio_future *f, coro_aio_done_fn fn, void
 
 /* --- combinators.c --- */
 bool coro__aio_gather_cancel(coro_aio_future *f, const char *msg);
+/* gather's done callback on each child (arg: the gather, no reference while
+ * registered; a queued call holds one, so the gather outlives it). */
+void coro__aio_gather_done(coro_aio_future *child, void *arg);
 void coro__aio_gather_free(coro_aio_future *f);
 
 /* --- task.c --- */

@@ -27,7 +27,7 @@ typedef struct aio_gather {
     coro_exc **excs;            /* per entry: the exception, or NULL */
 } aio_gather;
 
-static void done_callback(coro_aio_future *child, void *arg)
+void coro__aio_gather_done(coro_aio_future *child, void *arg)
 {
     aio_gather *g = arg;
     coro_aio_future *outer = &g->fut;
@@ -52,8 +52,8 @@ static void done_callback(coro_aio_future *child, void *arg)
     }
     if (g->nfinished < g->nfuts)
         return;
-    g->values = calloc(g->n ? g->n : 1, sizeof *g->values);
-    g->excs = calloc(g->n ? g->n : 1, sizeof *g->excs);
+    g->values = coro__aio_calloc(g->n ? g->n : 1, sizeof *g->values);
+    g->excs = coro__aio_calloc(g->n ? g->n : 1, sizeof *g->excs);
     if (g->values == NULL || g->excs == NULL) {
         coro_exc_set(&e, &coro_RuntimeError, "gather: out of memory for the results");
         coro__aio_future_finish(outer, NULL, &e);
@@ -72,7 +72,7 @@ static void done_callback(coro_aio_future *child, void *arg)
             if (!has)
                 g->values[i] = c->result;
         }
-        if (has && (g->excs[i] = malloc(sizeof x)) != NULL)
+        if (has && (g->excs[i] = coro__aio_malloc(sizeof x)) != NULL)
             *g->excs[i] = x;
     }
     if (g->cancel_requested) {
@@ -94,8 +94,8 @@ coro_aio_future *coro_aio_gather(coro_aio_loop *loop, coro_aio_future *const *ch
             coro__aio_fail(CORO_EINVAL, "gather: child %zu is NULL or of another loop", i);
             return NULL;
         }
-    aio_gather *g = calloc(1, sizeof *g);
-    if (g == NULL || (n > 0 && (g->children = malloc(n * sizeof *g->children)) == NULL)) {
+    aio_gather *g = coro__aio_calloc(1, sizeof *g);
+    if (g == NULL || (n > 0 && (g->children = coro__aio_malloc(n * sizeof *g->children)) == NULL)) {
         free(g);
         coro__aio_fail(CORO_ENOMEM, "gather: out of memory");
         return NULL;
@@ -113,7 +113,7 @@ coro_aio_future *coro_aio_gather(coro_aio_loop *loop, coro_aio_future *const *ch
         if (seen)
             continue;
         g->nfuts++;
-        if (coro__aio_add_cb(children[i], done_callback, g, false) < 0) {
+        if (coro__aio_add_cb(children[i], coro__aio_gather_done, g, false) < 0) {
             g->n = i + 1;
             coro_aio_future_release(&g->fut);
             return NULL;
@@ -144,7 +144,7 @@ void coro__aio_gather_free(coro_aio_future *f)
     aio_gather *g = (aio_gather *)f;
     coro_aio_loop *loop = f->loop;
     for (size_t i = 0; i < g->n; i++) {
-        coro_aio_future_remove_done_callback(g->children[i], done_callback, g);
+        coro_aio_future_remove_done_callback(g->children[i], coro__aio_gather_done, g);
         coro_aio_future_release(g->children[i]);
     }
     if (g->excs != NULL)

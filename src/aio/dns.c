@@ -107,7 +107,7 @@ static coro__aio_dns *lane(coro_aio_loop *loop)
 {
     if (loop->dns != NULL)
         return loop->dns;
-    coro__aio_dns *d = calloc(1, sizeof *d);
+    coro__aio_dns *d = coro__aio_calloc(1, sizeof *d);
     if (d == NULL) {
         coro__aio_fail(CORO_ENOMEM, "getaddrinfo: could not allocate the resolver lane");
         return NULL;
@@ -213,7 +213,7 @@ static int submit(coro__aio_dns *d, dns_job *j)
     pthread_mutex_lock(&d->mu);
     if (d->q_len + 1 > (size_t)d->idle && d->nworkers < d->max_workers) {
         int rc;
-        pthread_t *w = realloc(d->workers, (size_t)(d->nworkers + 1) * sizeof *w);
+        pthread_t *w = coro__aio_realloc(d->workers, (size_t)(d->nworkers + 1) * sizeof *w);
         if (w == NULL)
             rc = ENOMEM;
         else {
@@ -375,7 +375,7 @@ static bool dup_str(char **dst, const char *src)
     *dst = NULL;
     if (src == NULL)
         return true;
-    return (*dst = strdup(src)) != NULL;
+    return (*dst = coro__aio_strdup(src)) != NULL;
 }
 
 int coro_aio_getaddrinfo(const char *host, const char *service, const struct addrinfo *hints,
@@ -417,7 +417,7 @@ int coro_aio_getaddrinfo(const char *host, const char *service, const struct add
     coro__aio_dns *d = lane(loop);
     if (d == NULL)
         return CORO_ENOMEM;
-    dns_job *j = calloc(1, sizeof *j);
+    dns_job *j = coro__aio_calloc(1, sizeof *j);
     if (j == NULL)
         return coro__aio_fail(CORO_ENOMEM, "getaddrinfo: could not allocate the lookup");
     if (!dup_str(&j->host, host) || !dup_str(&j->service, service)) {

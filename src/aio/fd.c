@@ -44,7 +44,7 @@ static aio_fd *slot(coro_aio_loop *loop, int fd)
 {
     struct coro__aio_fds *t = loop->fds;
     if (t == NULL) {
-        if ((t = calloc(1, sizeof *t)) == NULL)
+        if ((t = coro__aio_calloc(1, sizeof *t)) == NULL)
             return NULL;
         loop->fds = t;
     }
@@ -52,7 +52,7 @@ static aio_fd *slot(coro_aio_loop *loop, int fd)
         size_t cap = t->cap ? t->cap * 2 : 64;
         while (cap <= (size_t)fd)
             cap *= 2;
-        aio_fd *v = realloc(t->v, cap * sizeof *v);
+        aio_fd *v = coro__aio_realloc(t->v, cap * sizeof *v);
         if (v == NULL)
             return NULL;
         memset(v + t->cap, 0, (cap - t->cap) * sizeof *v);
@@ -82,7 +82,7 @@ void coro__aio_fd_event(coro_aio_loop *loop, void *udata, unsigned events)
         coro_aio_future *w = e->waiter[i];
         if ((events & (1u << i)) && w != NULL && w->state == AIO_PENDING &&
             coro__aio_soon_done(loop, coro__aio_fd_fire, w, NULL, false) < 0)
-            fprintf(stderr, "libcoro-aio: out of memory, a readiness event was dropped\n");
+            coro__aio_fd_fire(w, NULL); /* no handle (out of memory): resolve it now */
     }
 }
 

@@ -15,12 +15,17 @@ const coro_exc_type coro_aio_CancelledError = {"CancelledError", &coro_BaseExcep
 const coro_exc_type coro_aio_TimeoutError = {"TimeoutError", &coro_aio_OSError};
 const coro_exc_type coro_aio_InvalidStateError = {"InvalidStateError", &coro_Exception};
 
+/* The exception of a future whose own exception could not be copied (out
+ * of memory): it still finishes, so that nothing awaiting it waits forever. */
+static const coro_exc nomem_exc = {.type = &coro_MemoryError,
+                                   .message = "out of memory: the exception could not be stored"};
+
 bool coro__aio_set_str(char **dst, const char *src)
 {
     char *s = NULL;
     if (src != NULL) {
         size_t n = strlen(src) + 1;
-        if ((s = malloc(n)) == NULL)
+        if ((s = coro__aio_malloc(n)) == NULL)
             return false;
         memcpy(s, src, n);
     }
@@ -54,7 +59,7 @@ coro_aio_future *coro__aio_future_alloc(coro_aio_loop *loop)
         f->state = AIO_PENDING;
         f->log_tb = false;
         f->result = NULL;
-    } else if ((f = malloc(sizeof *f)) == NULL) {
+    } else if ((f = coro__aio_malloc(sizeof *f)) == NULL) {
         coro__aio_fail(CORO_ENOMEM, "could not allocate a future");
         return NULL;
     } else
@@ -100,7 +105,8 @@ void coro__aio_future_clear(coro_aio_future *f)
         f->cbcap = AIO_INLINE_CBS;
     }
     if (f->exc != NULL) {
-        free(f->exc);
+        if (f->exc != &nomem_exc)
+            free(f->exc);
         f->exc = NULL;
     }
     if (f->cancel_msg != NULL) {
@@ -170,10 +176,31 @@ static void schedule_callbacks(coro_aio_future *f)
             ((aio_task *)cb.arg)->fut_waiter == f &&
             coro__aio_soon_wakeup(f->loop, cb.arg) == CORO_OK)
             continue;
-        if (coro__aio_soon_done(f->loop, cb.fn, f, cb.arg, cb.arg_is_fut) < 0)
-            fprintf(stderr, "libcoro-aio: out of memory, a done callback was dropped\n");
-        if (cb.arg_is_fut)
-            coro_aio_future_release(cb.arg);
+        /* A queued gather callback keeps its gather (the owner may release
+         * it before the call runs). */
+        bool hold = cb.arg_is_fut || cb.fn == coro__aio_gather_done;
+        if (coro__aio_soon_done(f->loop, cb.fn, f, cb.arg, hold) == CORO_OK) {
+            if (cb.arg_is_fut) /* the handle holds its own */
+                coro_aio_future_release(cb.arg);
+            continue;
+        }
+        /* Out of memory for a handle: this callback and the ones after it
+         * run from one AIO_R_DONE entry, in the same order and at the same
+         * queue position, which needs no allocation while the queue has
+         * room. */
+        memmove(f->cbs, f->cbs + i, (n - i) * sizeof *f->cbs);
+        f->nsched = n - i;
+        for (unsigned j = 0; j < f->nsched; j++)
+            if (f->cbs[j].fn == coro__aio_gather_done && !f->cbs[j].arg_is_fut) {
+                coro_aio_future_ref(f->cbs[j].arg);
+                f->cbs[j].arg_is_fut = true;
+            }
+        coro__aio_ref(f);
+        if (coro__aio_ring_push(f->loop, (aio_ready)f | AIO_R_DONE) < 0) {
+            fprintf(stderr, "libcoro-aio: out of memory, %u done callback(s) dropped\n", n - i);
+            coro__aio_run_done_entry(f, false);
+        }
+        return;
     }
 }
 
@@ -186,9 +213,10 @@ int coro__aio_future_finish(coro_aio_future *f, void *result, const coro_exc *ex
 {
     coro_exc *copy = NULL;
     if (exc != NULL) {
-        if ((copy = malloc(sizeof *copy)) == NULL)
-            return coro__aio_fail(CORO_ENOMEM, "set_exception: could not copy the exception");
-        *copy = *exc;
+        if ((copy = coro__aio_malloc(sizeof *copy)) != NULL)
+            *copy = *exc;
+        else
+            copy = (coro_exc *)&nomem_exc; /* never freed (future_clear) */
     }
     f->result = result;
     f->exc = copy;
@@ -313,6 +341,20 @@ bool coro__aio_future_cancel(coro_aio_future *f, const char *msg)
     return true;
 }
 
+void coro__aio_run_done_entry(coro_aio_future *f, bool run)
+{
+    unsigned n = f->nsched;
+    f->nsched = 0;
+    for (unsigned i = 0; i < n; i++) {
+        aio_cb cb = f->cbs[i];
+        if (run && cb.fn != NULL) /* NULL: removed (remove_done_callback) */
+            cb.fn(f, cb.arg);
+        if (cb.arg_is_fut)
+            coro__aio_unref(cb.arg);
+    }
+    coro__aio_unref(f);
+}
+
 int coro_aio_future_add_done_callback(coro_aio_future *f, coro_aio_done_fn fn, void *arg)
 {
     if (f == NULL || fn == NULL)
@@ -326,7 +368,7 @@ int coro__aio_add_cb_slow(coro_aio_future *f, coro_aio_done_fn fn, void *arg, bo
         return coro__aio_soon_done(f->loop, fn, f, arg, arg_is_fut);
     if (f->ncb == f->cbcap) {
         unsigned cap = f->cbcap * 2;
-        aio_cb *n = malloc(cap * sizeof *n);
+        aio_cb *n = coro__aio_malloc(cap * sizeof *n);
         if (n == NULL)
             return coro__aio_fail(CORO_ENOMEM, "add_done_callback: could not grow the list");
         memcpy(n, f->cbs, f->ncb * sizeof *n);
@@ -360,6 +402,15 @@ size_t coro_aio_future_remove_done_callback(coro_aio_future *f, coro_aio_done_fn
             f->cbs[j++] = cb;
     }
     f->ncb = j;
+    /* Callbacks waiting in an AIO_R_DONE entry (out of memory) are disabled
+     * too: their owner (a gather being freed) may be gone when it runs. */
+    for (unsigned i = 0; i < f->nsched; i++)
+        if (f->cbs[i].fn == fn && f->cbs[i].arg == arg) {
+            f->cbs[i].fn = NULL;
+            if (f->cbs[i].arg_is_fut)
+                coro_aio_future_release(arg);
+            f->cbs[i].arg_is_fut = false;
+        }
     return removed;
 }
 

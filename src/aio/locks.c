@@ -132,7 +132,7 @@ int coro_aio_event_new(coro_aio_event **out)
 {
     if (out == NULL)
         return coro__aio_fail(CORO_EINVAL, "event_new: out is NULL");
-    if ((*out = calloc(1, sizeof **out)) == NULL)
+    if ((*out = coro__aio_calloc(1, sizeof **out)) == NULL)
         return coro__aio_fail(CORO_ENOMEM, "event_new: could not allocate the event");
     return CORO_OK;
 }
@@ -225,7 +225,7 @@ int coro_aio_lock_new(coro_aio_lock **out)
 {
     if (out == NULL)
         return coro__aio_fail(CORO_EINVAL, "lock_new: out is NULL");
-    if ((*out = calloc(1, sizeof **out)) == NULL)
+    if ((*out = coro__aio_calloc(1, sizeof **out)) == NULL)
         return coro__aio_fail(CORO_ENOMEM, "lock_new: could not allocate the lock");
     return CORO_OK;
 }
@@ -324,7 +324,7 @@ int coro_aio_semaphore_new(coro_aio_semaphore **out, long value, bool bounded)
     if (value < 0)
         return coro__aio_fail(CORO_EINVAL,
                               "semaphore_new: ValueError: Semaphore initial value must be >= 0");
-    coro_aio_semaphore *s = calloc(1, sizeof *s);
+    coro_aio_semaphore *s = coro__aio_calloc(1, sizeof *s);
     if (s == NULL)
         return coro__aio_fail(CORO_ENOMEM, "semaphore_new: could not allocate the semaphore");
     s->value = value;
@@ -436,7 +436,7 @@ int coro_aio_condition_new(coro_aio_condition **out, coro_aio_lock *lock)
 {
     if (out == NULL)
         return coro__aio_fail(CORO_EINVAL, "condition_new: out is NULL");
-    coro_aio_condition *c = calloc(1, sizeof *c);
+    coro_aio_condition *c = coro__aio_calloc(1, sizeof *c);
     if (c == NULL)
         return coro__aio_fail(CORO_ENOMEM, "condition_new: could not allocate the condition");
     c->lock = lock;
@@ -607,7 +607,7 @@ int coro_aio_barrier_new(coro_aio_barrier **out, long parties)
         return coro__aio_fail(CORO_EINVAL, "barrier_new: out is NULL");
     if (parties < 1)
         return coro__aio_fail(CORO_EINVAL, "barrier_new: ValueError: parties must be > 0");
-    coro_aio_barrier *b = calloc(1, sizeof *b);
+    coro_aio_barrier *b = coro__aio_calloc(1, sizeof *b);
     if (b == NULL || coro_aio_condition_new(&b->cond, NULL) < 0) {
         free(b);
         return coro__aio_fail(CORO_ENOMEM, "barrier_new: could not allocate the barrier");

@@ -109,7 +109,7 @@ static coro_aio_handle *handle_alloc(coro_aio_loop *loop)
     coro_aio_handle *h = loop->free_handles;
     if (h != NULL)
         loop->free_handles = h->next;
-    else if ((h = malloc(sizeof *h)) == NULL) {
+    else if ((h = coro__aio_malloc(sizeof *h)) == NULL) {
         coro__aio_fail(CORO_ENOMEM, "could not allocate a handle");
         return NULL;
     }
@@ -178,7 +178,7 @@ double coro_aio_handle_when(const coro_aio_handle *h)
 __attribute__((noinline)) int coro__aio_ring_grow(coro_aio_loop *loop)
 {
     size_t cap = loop->ring_cap ? loop->ring_cap * 2 : 256;
-    aio_ready *n = malloc(cap * sizeof *n);
+    aio_ready *n = coro__aio_malloc(cap * sizeof *n);
     if (n == NULL)
         return coro__aio_fail(CORO_ENOMEM, "could not grow the ready queue");
     for (size_t i = 0; i < loop->ring_len; i++)
@@ -202,7 +202,9 @@ static inline aio_ready ring_pop(coro_aio_loop *loop)
  * queue's reference, a tagged entry its reference on the task. */
 static void ready_drop(aio_ready e)
 {
-    if (e & AIO_R_TAGS)
+    if ((e & AIO_R_TAGS) == AIO_R_DONE)
+        coro__aio_run_done_entry((coro_aio_future *)(e & ~(aio_ready)AIO_R_TAGS), false);
+    else if (e & AIO_R_TAGS)
         coro__aio_unref(&((aio_task *)(e & ~(aio_ready)AIO_R_TAGS))->fut);
     else
         handle_unref((coro_aio_handle *)e);
@@ -340,7 +342,7 @@ int coro_aio_call_soon_threadsafe(coro_aio_loop *loop, coro_aio_callback_fn fn, 
 {
     if (loop == NULL || fn == NULL)
         return coro__aio_fail(CORO_EINVAL, "call_soon_threadsafe: loop and fn are required");
-    coro_aio_handle *h = calloc(1, sizeof *h);
+    coro_aio_handle *h = coro__aio_calloc(1, sizeof *h);
     if (h == NULL)
         return coro__aio_fail(CORO_ENOMEM, "call_soon_threadsafe: could not allocate a handle");
     h->loop = loop;
@@ -417,6 +419,10 @@ static void drain_threadsafe_slow(coro_aio_loop *loop)
 static inline void run_ready(aio_ready e)
 {
     if (e & AIO_R_TAGS) {
+        if ((e & AIO_R_TAGS) == AIO_R_DONE) {
+            coro__aio_run_done_entry((coro_aio_future *)(e & ~(aio_ready)AIO_R_TAGS), true);
+            return;
+        }
         aio_task *t = (aio_task *)(e & ~(aio_ready)AIO_R_TAGS);
         if (e & AIO_R_WAKEUP)
             coro__aio_run_wakeup(t->fut.loop, t);
@@ -649,7 +655,7 @@ int coro_aio_loop_new(coro_aio_loop **out, const coro_aio_loop_options *opt)
     if (o.stack_mode != CORO_STACK_DEFAULT && o.stack_mode != CORO_STACK_GUARDED &&
         o.stack_mode != CORO_STACK_COMPACT)
         return coro__aio_fail(CORO_EINVAL, "loop_new: unknown stack mode %d", o.stack_mode);
-    coro_aio_loop *loop = calloc(1, sizeof *loop);
+    coro_aio_loop *loop = coro__aio_calloc(1, sizeof *loop);
     if (loop == NULL)
         return coro__aio_fail(CORO_ENOMEM, "loop_new: could not allocate the loop");
     int rc = coro__aio_poll_open(&loop->poll);

@@ -20,7 +20,7 @@ const char *coro__aio_poll_name(void)
 
 int coro__aio_poll_open(coro__aio_poll **out)
 {
-    coro__aio_poll *p = malloc(sizeof *p);
+    coro__aio_poll *p = coro__aio_malloc(sizeof *p);
     if (p == NULL)
         return coro__aio_fail(CORO_ENOMEM, "poll: could not allocate the poller");
     p->epfd = epoll_create1(EPOLL_CLOEXEC);

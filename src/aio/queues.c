@@ -70,7 +70,7 @@ int coro_aio_queue_new(coro_aio_queue **out, long maxsize, int kind, coro_aio_co
         kind != CORO_AIO_QUEUE_PRIORITY)
         return coro__aio_fail(CORO_EINVAL, "queue_new: unknown kind %d (use "
                                            "CORO_AIO_QUEUE_FIFO, _LIFO or _PRIORITY)", kind);
-    coro_aio_queue *q = calloc(1, sizeof *q);
+    coro_aio_queue *q = coro__aio_calloc(1, sizeof *q);
     if (q == NULL)
         return coro__aio_fail(CORO_ENOMEM, "queue_new: could not allocate the queue");
     q->maxsize = maxsize;
@@ -163,7 +163,7 @@ static void siftup(coro_aio_queue *q, size_t pos)
 static int grow(coro_aio_queue *q)
 {
     size_t cap = q->cap ? q->cap * 2 : 8;
-    void **b = malloc(cap * sizeof *b);
+    void **b = coro__aio_malloc(cap * sizeof *b);
     if (b == NULL || cap < q->cap)
         return free(b), coro__aio_fail(CORO_ENOMEM, "queue: could not grow the item array");
     for (size_t i = 0; i < q->len; i++)

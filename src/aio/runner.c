@@ -55,7 +55,7 @@ static void cancel_all_tasks(coro_aio_loop *loop)
     size_t n = coro_aio_all_tasks(loop, NULL, 0);
     if (n == 0)
         return;
-    coro_aio_future **tasks = malloc(n * sizeof *tasks);
+    coro_aio_future **tasks = coro__aio_malloc(n * sizeof *tasks);
     coro_aio_future *outer = coro_aio_future_new(loop);
     if (tasks == NULL || outer == NULL) {
         free(tasks);

@@ -93,9 +93,19 @@ static void conn_done(void *arg)
     srv_unref(srv);
 }
 
+/* A connection or acceptor task whose body never ran (its coroutine could
+ * not be made: out of memory) ends without the body's cleanup handler: its
+ * done callback does that cleanup instead. The body removes it first thing. */
+static void conn_never_ran(coro_aio_future *t, void *arg)
+{
+    (void)t;
+    conn_done(arg);
+}
+
 static void *conn_main(coro *self, void *arg)
 {
     conn *c = arg;
+    coro_aio_future_remove_done_callback(coro_aio_current_task(NULL), conn_never_ran, c);
     coro_defer(self, conn_done, c); /* the first handler: cannot fail */
     return c->srv->fn(self, c->s, c->srv->arg);
 }
@@ -107,7 +117,7 @@ static void serve_one(coro_aio_server *srv, int fd)
     coro_aio_stream *s = coro__aio_stream_new(srv->loop, fd, &srv->opt);
     if (s != NULL)
         s->refs++; /* the server's, dropped by conn_done: see stream_int.h */
-    conn *c = s != NULL ? malloc(sizeof *c) : NULL;
+    conn *c = s != NULL ? coro__aio_malloc(sizeof *c) : NULL;
     coro_aio_future *t = NULL;
     if (c != NULL) {
         c->srv = srv;
@@ -125,15 +135,24 @@ static void serve_one(coro_aio_server *srv, int fd)
     }
     srv->refs++;
     srv->active++;
+    /* A fresh task has room for two callbacks: this cannot fail. */
+    coro_aio_future_add_done_callback(t, conn_never_ran, c);
     coro_aio_future_release(t);
 }
 
 static void acceptor_done(void *arg) { srv_unref(arg); }
 
+static void acceptor_never_ran(coro_aio_future *t, void *arg)
+{
+    (void)t;
+    acceptor_done(arg);
+}
+
 static void *acceptor_main(coro *self, void *arg)
 {
     listener *l = arg;
     coro_aio_server *srv = l->srv;
+    coro_aio_future_remove_done_callback(coro_aio_current_task(NULL), acceptor_never_ran, srv);
     coro_defer(self, acceptor_done, srv);
     int round = 0;
     while (!srv->closed && l->fd >= 0) {
@@ -207,7 +226,7 @@ static int new_server(coro_aio_loop *loop, coro_aio_connection_fn fn, void *arg,
         return coro__aio_fail(CORO_EINVAL, "%s: %s is NULL", what, loop == NULL ? "loop" : "fn");
     if (loop->closed)
         return coro__aio_fail(CORO_EINVAL, "%s: Event loop is closed", what);
-    coro_aio_server *srv = calloc(1, sizeof *srv);
+    coro_aio_server *srv = coro__aio_calloc(1, sizeof *srv);
     if (srv == NULL)
         return coro__aio_fail(CORO_ENOMEM, "%s: out of memory", what);
     int rc = coro__aio_stream_opts(opt, &srv->opt, what);
@@ -240,6 +259,7 @@ static int start_listener(coro_aio_server *srv, int fd, const char *what)
     if (t == NULL)
         return coro__aio_fail(CORO_ENOMEM, "%s: out of memory", what);
     srv->refs++;
+    coro_aio_future_add_done_callback(t, acceptor_never_ran, srv); /* cannot fail: see serve_one */
     coro_aio_future_release(t);
     return CORO_OK;
 }

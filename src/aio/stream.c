@@ -64,7 +64,7 @@ int coro__aio_stream_opts(const coro_aio_stream_options *opt, coro_aio_stream_op
 
 coro_aio_stream *coro__aio_stream_new(coro_aio_loop *loop, int fd, const coro_aio_stream_options *o)
 {
-    coro_aio_stream *s = calloc(1, sizeof *s);
+    coro_aio_stream *s = coro__aio_calloc(1, sizeof *s);
     coro_aio_future *f = s != NULL ? coro__aio_future_alloc(loop) : NULL;
     if (f == NULL) {
         free(s);
@@ -120,7 +120,7 @@ static coro_aio_future *add_drainer(coro_aio_stream *s)
     s->ndrainers = k;
     if (k == s->drainers_cap) {
         size_t cap = k ? k * 2 : 2;
-        coro_aio_future **v = realloc(s->drainers, cap * sizeof *v);
+        coro_aio_future **v = coro__aio_realloc(s->drainers, cap * sizeof *v);
         if (v == NULL)
             return NULL;
         s->drainers = v;
@@ -292,7 +292,7 @@ static int rbuf_room(coro_aio_stream *s, size_t need)
     size_t cap = s->rcap ? s->rcap : MIN_READ;
     while (cap - s->rlen < need)
         cap *= 2;
-    unsigned char *b = realloc(s->rbuf, cap);
+    unsigned char *b = coro__aio_realloc(s->rbuf, cap);
     if (b == NULL)
         return coro__aio_fail(CORO_ENOMEM,
                               "stream: could not grow the read buffer to %zu "
@@ -390,7 +390,7 @@ int coro_aio_stream_read_all(coro_aio_stream *s, void **data, size_t *len)
     size_t cap = MIN_READ;
     if (s->rlen > SIZE_MAX - MIN_READ - 1 || !grow_cap(&cap, s->rlen + MIN_READ + 1))
         return coro__aio_fail(CORO_ENOMEM, "read_all: out of memory");
-    unsigned char *buf = malloc(cap); /* before anything is consumed */
+    unsigned char *buf = coro__aio_malloc(cap); /* before anything is consumed */
     if (buf == NULL)
         return coro__aio_fail(CORO_ENOMEM, "read_all: out of memory (%zu bytes)", cap);
     size_t n = s->rlen;
@@ -401,7 +401,8 @@ int coro_aio_stream_read_all(coro_aio_stream *s, void **data, size_t *len)
     while (!s->eof) {
         if (cap - n - 1 < MIN_READ) { /* the last byte is the NUL's */
             size_t ncap = cap;
-            unsigned char *b = grow_cap(&ncap, n + MIN_READ + 1) ? realloc(buf, ncap) : NULL;
+            unsigned char *b =
+                grow_cap(&ncap, n + MIN_READ + 1) ? coro__aio_realloc(buf, ncap) : NULL;
             if (b == NULL) {
                 free(buf);
                 return coro__aio_fail(CORO_ENOMEM,
@@ -642,7 +643,7 @@ static int wbuf_add(coro_aio_stream *s, const unsigned char *p, size_t n)
             size_t cap = s->wcap ? s->wcap : 4096;
             while (cap - s->wlen < n)
                 cap *= 2;
-            unsigned char *b = realloc(s->wbuf, cap);
+            unsigned char *b = coro__aio_realloc(s->wbuf, cap);
             if (b == NULL)
                 return coro__aio_fail(CORO_ENOMEM,
                                       "write: could not grow the write buffer "

@@ -64,6 +64,18 @@ static void unlist_task(aio_task *t)
     t->listed = false;
     coro_aio_future_release(&t->fut);
 }
+/* The exception a step throws in when the RuntimeError soon_error means to
+ * throw could not be allocated (shared, never freed). */
+static const coro_exc step_nomem = {.type = &coro_MemoryError,
+                                    .message = "out of memory in a task step"};
+
+static void step_exc_free(aio_task *t)
+{
+    if (t->step_exc != &step_nomem)
+        free(t->step_exc);
+    t->step_exc = NULL;
+}
+
 
 void coro__aio_task_free(aio_task *t)
 {
@@ -88,8 +100,7 @@ void coro__aio_task_free(aio_task *t)
     if (t->name != t->name_buf)
         free(t->name);
     t->name = NULL;
-    free(t->step_exc);
-    t->step_exc = NULL;
+    step_exc_free(t);
     coro__aio_future_clear(&t->fut);
     t->fut.next_free = (coro_aio_future *)loop->free_tasks;
     loop->free_tasks = t;
@@ -177,7 +188,7 @@ coro_aio_future *coro_aio_create_task(coro_aio_loop *loop, coro_fn fn, void *arg
     aio_task *t = loop->free_tasks;
     if (t != NULL)
         loop->free_tasks = (aio_task *)t->fut.next_free;
-    else if ((t = malloc(sizeof *t)) == NULL) {
+    else if ((t = coro__aio_malloc(sizeof *t)) == NULL) {
         coro__aio_fail(CORO_ENOMEM, "create_task: could not allocate the task");
         return NULL;
     }
@@ -215,15 +226,16 @@ fail:
 /* Stepping                                                                 */
 /* ------------------------------------------------------------------------ */
 
-/* Schedules a step that throws RuntimeError(msg) in (call_soon(__step, exc)). */
+/* Schedules a step that throws RuntimeError(msg) in (call_soon(__step, exc)).
+ * Without memory for it, the step throws step_nomem instead: the task still
+ * gets its step (it would otherwise wait forever). */
 static void soon_error(aio_task *t, const char *msg)
 {
-    coro_exc *e = t->step_exc ? t->step_exc : malloc(sizeof *e);
-    if (e == NULL) {
-        fprintf(stderr, "libcoro-aio: out of memory in a task step\n");
-        return;
-    }
-    coro_exc_set(e, &coro_RuntimeError, msg);
+    coro_exc *e = t->step_exc ? t->step_exc : coro__aio_malloc(sizeof *e);
+    if (e == NULL)
+        e = (coro_exc *)&step_nomem;
+    if (e != &step_nomem)
+        coro_exc_set(e, &coro_RuntimeError, msg);
     t->step_exc = e;
     if (coro__aio_soon_step(t->fut.loop, t) < 0)
         fprintf(stderr, "libcoro-aio: out of memory in a task step\n");
@@ -279,7 +291,7 @@ void coro__aio_step_end(aio_task *t, int st, void *out, coro_aio_future *awaited
     case CORO_RAISED: {
         const coro_exc *x = coro_exception(t->co);
         if (coro_exc_matches(x->type, &coro_aio_CancelledError)) {
-            coro_exc *saved = malloc(sizeof *saved);
+            coro_exc *saved = coro__aio_malloc(sizeof *saved);
             if (saved != NULL) {
                 *saved = *x;
                 free(t->fut.cancelled_exc);
@@ -336,8 +348,7 @@ void coro__aio_task_step(aio_task *t)
         return; /* _step(): already done (Python raises InvalidStateError) */
     if (t->step_exc != NULL) {
         coro_exc e = *t->step_exc;
-        free(t->step_exc);
-        t->step_exc = NULL;
+        step_exc_free(t);
         coro__aio_step(t, &e);
     } else
         coro__aio_step(t, NULL);

@@ -91,8 +91,8 @@ void coro_aio_exception_group_free(const coro_exc *e)
  * an ExceptionGroup when every error is an Exception. */
 static int egroup_new(coro_aio_loop *loop, const coro_exc *errors, size_t n, coro_exc *out)
 {
-    aio_egroup *g = calloc(1, sizeof *g);
-    if (g == NULL || (g->excs = malloc(n * sizeof *g->excs)) == NULL) {
+    aio_egroup *g = coro__aio_calloc(1, sizeof *g);
+    if (g == NULL || (g->excs = coro__aio_malloc(n * sizeof *g->excs)) == NULL) {
         free(g);
         return coro__aio_fail(CORO_ENOMEM, "task_group: out of memory for the exception group");
     }
@@ -174,7 +174,7 @@ static void add_error(coro_aio_task_group *g, const coro_exc *e)
 {
     if (g->nerrors == g->ecap) {
         size_t cap = g->ecap ? 2 * g->ecap : 4;
-        coro_exc *n = realloc(g->errors, cap * sizeof *n);
+        coro_exc *n = coro__aio_realloc(g->errors, cap * sizeof *n);
         if (n == NULL) {
             g->errors_oom = true;
             return;
@@ -240,7 +240,7 @@ coro_aio_future *coro_aio_task_group_create_task(coro_aio_task_group *g, coro_fn
     }
     if (g->ntasks == g->tcap) {
         size_t cap = g->tcap ? 2 * g->tcap : 4;
-        coro_aio_future **n = realloc(g->tasks, cap * sizeof *n);
+        coro_aio_future **n = coro__aio_realloc(g->tasks, cap * sizeof *n);
         if (n == NULL) {
             coro__aio_fail(CORO_ENOMEM, "task_group_create_task: out of memory");
             return NULL;
@@ -291,7 +291,7 @@ int coro_aio_task_group_run(coro_aio_task_group_fn body, void *arg, void **resul
     if (rc < 0)
         return rc;
     coro_aio_loop *loop = coro__aio_running;
-    coro_aio_task_group *g = calloc(1, sizeof *g);
+    coro_aio_task_group *g = coro__aio_calloc(1, sizeof *g);
     if (g == NULL)
         return coro__aio_fail(CORO_ENOMEM, "task_group: out of memory");
     coro__aio_future_init(&g->fut, loop, false);

@@ -107,7 +107,7 @@ static int default_workers(void)
 
 int coro__aio_threads_new(coro_aio_loop *loop)
 {
-    coro__aio_threads *th = calloc(1, sizeof *th);
+    coro__aio_threads *th = coro__aio_calloc(1, sizeof *th);
     if (th == NULL)
         return coro__aio_fail(CORO_ENOMEM, "loop_new: could not allocate the worker pool");
     pthread_mutex_init(&th->mu, NULL);
@@ -184,7 +184,7 @@ static int pool_submit(coro_aio_loop *loop, aio_call *c)
     pthread_mutex_lock(&th->mu);
     if (th->q_len + 1 > (size_t)th->idle && th->nworkers < th->max_workers) {
         int rc = 0;
-        pthread_t *w = realloc(th->workers, (size_t)(th->nworkers + 1) * sizeof *w);
+        pthread_t *w = coro__aio_realloc(th->workers, (size_t)(th->nworkers + 1) * sizeof *w);
         if (w == NULL)
             rc = ENOMEM;
         else {
@@ -288,7 +288,7 @@ int coro_aio_to_thread_ex(coro_aio_thread_fn fn, void *arg, coro_aio_discard_fn 
         return rc;
     coro_aio_loop *loop = coro__aio_running;
     coro__aio_threads *th = loop->threads;
-    aio_call *c = calloc(1, sizeof *c);
+    aio_call *c = coro__aio_calloc(1, sizeof *c);
     if (c == NULL)
         return coro__aio_fail(CORO_ENOMEM, "to_thread: could not allocate the call");
     if ((c->fut = coro__aio_future_alloc(loop)) == NULL) {
@@ -436,7 +436,7 @@ coro_aio_cfuture *coro_aio_run_coroutine_threadsafe(coro_aio_loop *loop, coro_fn
         coro__aio_fail(CORO_EINVAL, "run_coroutine_threadsafe: loop and fn are required");
         return NULL;
     }
-    coro_aio_cfuture *cf = calloc(1, sizeof *cf);
+    coro_aio_cfuture *cf = coro__aio_calloc(1, sizeof *cf);
     if (cf == NULL) {
         coro__aio_fail(CORO_ENOMEM, "run_coroutine_threadsafe: could not allocate the future");
         return NULL;

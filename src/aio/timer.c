@@ -52,7 +52,7 @@ int coro__aio_heap_push(coro_aio_loop *loop, coro_aio_handle *h)
 {
     if (loop->heap_len == loop->heap_cap) {
         size_t cap = loop->heap_cap ? loop->heap_cap * 2 : 64;
-        aio_slot *n = realloc(loop->heap, cap * sizeof *n);
+        aio_slot *n = coro__aio_realloc(loop->heap, cap * sizeof *n);
         if (n == NULL)
             return coro__aio_fail(CORO_ENOMEM, "call_later: could not grow the timer heap");
         loop->heap = n;

@@ -33,7 +33,7 @@ static int unique(const char *what, coro_aio_loop *loop, coro_aio_future *const 
 {
     if (n > 0 && fs == NULL)
         return coro__aio_fail(CORO_EINVAL, "%s: fs is NULL", what);
-    coro_aio_future **u = malloc((n ? n : 1) * sizeof *u);
+    coro_aio_future **u = coro__aio_malloc((n ? n : 1) * sizeof *u);
     if (u == NULL)
         return coro__aio_fail(CORO_ENOMEM, "%s: out of memory", what);
     size_t k = 0;
@@ -139,7 +139,7 @@ int coro_aio_wait(coro_aio_future *const *fs, size_t n, double timeout, int retu
     size_t nu;
     if ((rc = unique("wait", loop, fs, n, &u, &nu)) < 0)
         return rc;
-    aio_wait *w = malloc(sizeof *w);
+    aio_wait *w = coro__aio_malloc(sizeof *w);
     if (w == NULL) {
         free(u);
         return coro__aio_fail(CORO_ENOMEM, "wait: out of memory");
@@ -323,9 +323,9 @@ coro_aio_as_completed *coro_aio_as_completed_new(coro_aio_loop *loop, coro_aio_f
     size_t nu;
     if (unique("as_completed", loop, fs, n, &u, &nu) < 0)
         return NULL;
-    coro_aio_as_completed *it = calloc(1, sizeof *it);
-    if (it == NULL || (it->todo = malloc((nu ? nu : 1) * sizeof *it->todo)) == NULL ||
-        (it->queue = malloc((nu ? nu : 1) * sizeof *it->queue)) == NULL) {
+    coro_aio_as_completed *it = coro__aio_calloc(1, sizeof *it);
+    if (it == NULL || (it->todo = coro__aio_malloc((nu ? nu : 1) * sizeof *it->todo)) == NULL ||
+        (it->queue = coro__aio_malloc((nu ? nu : 1) * sizeof *it->queue)) == NULL) {
         if (it != NULL)
             free(it->todo);
         free(it);

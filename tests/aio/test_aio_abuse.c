@@ -1236,7 +1236,7 @@ static void setup(void)
  * releases it, 2 releases it twice. The server's cleanup after the handler
  * must stay safe (ASan and Valgrind run this), the client must see the line
  * and then EOF, and a second release must be refused. */
-static char self_release_log[256];
+static char self_release_log[1024];
 
 static void *self_release_handler(coro *self, coro_aio_stream *s, void *arg)
 {
@@ -1268,8 +1268,8 @@ static void *self_release_main(coro *self, void *arg)
     int rc2 = rc == CORO_OK ? coro_aio_stream_read(c, line + n, sizeof line - n, &eof) : rc;
     char *log = self_release_log + strlen(self_release_log);
     snprintf(log, sizeof self_release_log - (size_t)(log - self_release_log),
-             "%sline %s=%.*s eof %s=%zu", *self_release_log ? "; " : "", st(rc), (int)n, line,
-             st(rc2), eof);
+             "%sline %.100s=%.*s eof %.100s=%zu", *self_release_log ? "; " : "", st(rc), (int)n,
+             line, st(rc2), eof);
     coro_aio_stream_release(c);
     unserve();
     return NULL;
