@@ -72,11 +72,21 @@ struct coro_aio_handle {
     struct coro_aio_handle *next; /* free list / threadsafe queue */
 };
 
+/* How a done callback's arg is held (coro__aio_add_cb). AIO_ARG_FUT: arg
+ * is a future, referenced while the callback is registered and while its
+ * call is queued. AIO_ARG_FUT_QUEUED: arg is a future referenced only once
+ * the call is queued, for an owner that holds the future the callback is on
+ * (gather holds its children: a reference back while registered would be a
+ * cycle) and removes the callback before it is freed, which it cannot do
+ * to a call already queued. */
+enum { AIO_ARG_PLAIN = 0, AIO_ARG_FUT = 1, AIO_ARG_FUT_QUEUED = 2 };
+
 /* A done callback registered on a future. */
 typedef struct aio_cb {
     coro_aio_done_fn fn;
     void *arg;
-    bool arg_is_fut; /* arg is a future the entry holds a reference on */
+    bool arg_is_fut;      /* arg is a future the entry holds a reference on */
+    bool ref_when_queued; /* AIO_ARG_FUT_QUEUED: a queued call takes one */
 } aio_cb;
 
 enum { AIO_PENDING = 0, AIO_CANCELLED = 1, AIO_FINISHED = 2 };
@@ -267,7 +277,7 @@ void coro__aio_future_init(coro_aio_future *f, coro_aio_loop *loop, bool is_task
 /* Future.cancel without the task override (super().cancel(msg)). */
 bool coro__aio_future_cancel(coro_aio_future *f, const char *msg);
 /* add_done_callback when f is done or its list is full (out of line). */
-int coro__aio_add_cb_slow(coro_aio_future *f, coro_aio_done_fn fn, void *arg, bool arg_is_fut);
+int coro__aio_add_cb_slow(coro_aio_future *f, coro_aio_done_fn fn, void *arg, int arg_ref);
 int coro__aio_future_finish(coro_aio_future *f, void *result, const coro_exc *exc);
 /* The AIO_R_DONE entry of f: runs (run) or drops its callbacks, then gives
  * up the entry's reference on f. */
@@ -314,26 +324,27 @@ static inline int coro__aio_soon_wakeup(coro_aio_loop *loop, aio_task *t)
     return coro__aio_ring_push(loop, (aio_ready)t | AIO_R_WAKEUP);
 }
 
-/* add_done_callback; with arg_is_fut the entry holds a reference on arg.
+/* add_done_callback; arg_ref (AIO_ARG_*) says how arg is held.
  * Inline for the common case: a pending future with room in its list. */
 static inline int coro__aio_add_cb(coro_aio_future *f, coro_aio_done_fn fn, void *arg,
-                                   bool arg_is_fut)
+                                   int arg_ref)
 {
     if (f->state != AIO_PENDING || f->ncb == f->cbcap)
-        return coro__aio_add_cb_slow(f, fn, arg, arg_is_fut);
+        return coro__aio_add_cb_slow(f, fn, arg, arg_ref);
     aio_cb *cb = &f->cbs[f->ncb++];
     cb->fn = fn;
     cb->arg = arg;
-    cb->arg_is_fut = arg_is_fut;
-    if (arg_is_fut)
+    cb->arg_is_fut = arg_ref == AIO_ARG_FUT;
+    cb->ref_when_queued = arg_ref == AIO_ARG_FUT_QUEUED;
+    if (arg_ref == AIO_ARG_FUT)
         coro__aio_ref(arg);
     return CORO_OK;
 }
 
 /* --- combinators.c --- */
 bool coro__aio_gather_cancel(coro_aio_future *f, const char *msg);
-/* gather's done callback on each child (arg: the gather, no reference while
- * registered; a queued call holds one, so the gather outlives it). */
+/* gather's done callback on each child (arg: the gather, held as
+ * AIO_ARG_FUT_QUEUED, so the gather outlives a queued call). */
 void coro__aio_gather_done(coro_aio_future *child, void *arg);
 void coro__aio_gather_free(coro_aio_future *f);
 
@@ -415,7 +426,7 @@ static inline void coro__aio_step_send(coro_aio_loop *loop, aio_task *t)
             /* An await of a pending future of this loop: the wakeup goes on
              * it, and it becomes fut_waiter (the same two writes as
              * coro__aio_step_end's, in the same order). */
-            coro__aio_add_cb(awaited, coro__aio_task_wakeup, t, true);
+            coro__aio_add_cb(awaited, coro__aio_task_wakeup, t, AIO_ARG_FUT);
             t->fut_waiter = coro__aio_ref(awaited);
             return;
         }

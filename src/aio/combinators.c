@@ -3,7 +3,8 @@
  *
  * The outer future (an aio_gather) holds a reference on each child; each
  * distinct child has gather's done callback with a borrowed pointer to the
- * outer one, which removes those callbacks before it is freed. The callback
+ * outer one, which removes those callbacks before it is freed; a call
+ * already queued holds a reference instead (AIO_ARG_FUT_QUEUED). The callback
  * follows _done_callback step by step: count the child; if the outer future
  * is done already, only read the child's exception (so it counts as
  * retrieved); without return_exceptions, fail the outer future with the
@@ -113,7 +114,7 @@ coro_aio_future *coro_aio_gather(coro_aio_loop *loop, coro_aio_future *const *ch
         if (seen)
             continue;
         g->nfuts++;
-        if (coro__aio_add_cb(children[i], coro__aio_gather_done, g, false) < 0) {
+        if (coro__aio_add_cb(children[i], coro__aio_gather_done, g, AIO_ARG_FUT_QUEUED) < 0) {
             g->n = i + 1;
             coro_aio_future_release(&g->fut);
             return NULL;

@@ -176,9 +176,7 @@ static void schedule_callbacks(coro_aio_future *f)
             ((aio_task *)cb.arg)->fut_waiter == f &&
             coro__aio_soon_wakeup(f->loop, cb.arg) == CORO_OK)
             continue;
-        /* A queued gather callback keeps its gather (the owner may release
-         * it before the call runs). */
-        bool hold = cb.arg_is_fut || cb.fn == coro__aio_gather_done;
+        bool hold = cb.arg_is_fut || cb.ref_when_queued;
         if (coro__aio_soon_done(f->loop, cb.fn, f, cb.arg, hold) == CORO_OK) {
             if (cb.arg_is_fut) /* the handle holds its own */
                 coro_aio_future_release(cb.arg);
@@ -191,9 +189,10 @@ static void schedule_callbacks(coro_aio_future *f)
         memmove(f->cbs, f->cbs + i, (n - i) * sizeof *f->cbs);
         f->nsched = n - i;
         for (unsigned j = 0; j < f->nsched; j++)
-            if (f->cbs[j].fn == coro__aio_gather_done && !f->cbs[j].arg_is_fut) {
+            if (f->cbs[j].ref_when_queued) {
                 coro_aio_future_ref(f->cbs[j].arg);
                 f->cbs[j].arg_is_fut = true;
+                f->cbs[j].ref_when_queued = false;
             }
         coro__aio_ref(f);
         if (coro__aio_ring_push(f->loop, (aio_ready)f | AIO_R_DONE) < 0) {
@@ -359,13 +358,13 @@ int coro_aio_future_add_done_callback(coro_aio_future *f, coro_aio_done_fn fn, v
 {
     if (f == NULL || fn == NULL)
         return coro__aio_fail(CORO_EINVAL, "add_done_callback: future and fn are required");
-    return coro__aio_add_cb(f, fn, arg, false);
+    return coro__aio_add_cb(f, fn, arg, AIO_ARG_PLAIN);
 }
 
-int coro__aio_add_cb_slow(coro_aio_future *f, coro_aio_done_fn fn, void *arg, bool arg_is_fut)
+int coro__aio_add_cb_slow(coro_aio_future *f, coro_aio_done_fn fn, void *arg, int arg_ref)
 {
-    if (f->state != AIO_PENDING)
-        return coro__aio_soon_done(f->loop, fn, f, arg, arg_is_fut);
+    if (f->state != AIO_PENDING) /* queued at once: both kinds of future arg are held */
+        return coro__aio_soon_done(f->loop, fn, f, arg, arg_ref != AIO_ARG_PLAIN);
     if (f->ncb == f->cbcap) {
         unsigned cap = f->cbcap * 2;
         aio_cb *n = coro__aio_malloc(cap * sizeof *n);
@@ -379,9 +378,10 @@ int coro__aio_add_cb_slow(coro_aio_future *f, coro_aio_done_fn fn, void *arg, bo
     }
     f->cbs[f->ncb].fn = fn;
     f->cbs[f->ncb].arg = arg;
-    f->cbs[f->ncb].arg_is_fut = arg_is_fut;
+    f->cbs[f->ncb].arg_is_fut = arg_ref == AIO_ARG_FUT;
+    f->cbs[f->ncb].ref_when_queued = arg_ref == AIO_ARG_FUT_QUEUED;
     f->ncb++;
-    if (arg_is_fut)
+    if (arg_ref == AIO_ARG_FUT)
         coro_aio_future_ref(arg);
     return CORO_OK;
 }

@@ -320,7 +320,7 @@ void coro__aio_step_end(aio_task *t, int st, void *out, coro_aio_future *awaited
                      coro_aio_future_repr(&t->fut, a, sizeof a));
             soon_error(t, buf);
         } else {
-            if (coro__aio_add_cb(awaited, coro__aio_task_wakeup, t, true) < 0) {
+            if (coro__aio_add_cb(awaited, coro__aio_task_wakeup, t, AIO_ARG_FUT) < 0) {
                 soon_error(t, "out of memory adding a done callback");
                 break;
             }

@@ -251,7 +251,7 @@ coro_aio_future *coro_aio_task_group_create_task(coro_aio_task_group *g, coro_fn
     coro_aio_future *t = coro_aio_create_task(g->fut.loop, fn, arg, opt);
     if (t == NULL)
         return NULL;
-    if (coro__aio_add_cb(t, on_task_done, &g->fut, true) < 0) {
+    if (coro__aio_add_cb(t, on_task_done, &g->fut, AIO_ARG_FUT) < 0) {
         coro_aio_future_cancel(t, NULL);
         coro_aio_future_release(t);
         return NULL;

@@ -227,7 +227,7 @@ int coro_aio_wait_for(coro_aio_future *f, double timeout, void **result)
             coro_aio_future *waiter = coro__aio_future_alloc(f->loop);
             if (waiter == NULL)
                 return CORO_ENOMEM;
-            if ((rc = coro__aio_add_cb(f, release_waiter, waiter, true)) == CORO_OK) {
+            if ((rc = coro__aio_add_cb(f, release_waiter, waiter, AIO_ARG_FUT)) == CORO_OK) {
                 coro_aio_future_cancel(f, NULL);
                 rc = coro_aio_await(waiter, NULL);
             }

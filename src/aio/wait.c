@@ -153,7 +153,7 @@ int coro_aio_wait(coro_aio_future *const *fs, size_t n, double timeout, int retu
                                    &w->timeout_handle)) < 0)
         goto out;
     for (size_t i = 0; i < nu; i++)
-        if ((rc = coro__aio_add_cb(u[i], on_completion, &w->fut, true)) < 0)
+        if ((rc = coro__aio_add_cb(u[i], on_completion, &w->fut, AIO_ARG_FUT)) < 0)
             goto out;
     rc = coro_aio_await(&w->fut, NULL);
 out:
@@ -227,11 +227,11 @@ coro_aio_future *coro_aio_shield(coro_aio_future *inner)
     coro_aio_future *outer = coro__aio_future_alloc(inner->loop);
     if (outer == NULL)
         return NULL;
-    if (coro__aio_add_cb(inner, inner_done, outer, true) < 0) {
+    if (coro__aio_add_cb(inner, inner_done, outer, AIO_ARG_FUT) < 0) {
         coro_aio_future_release(outer);
         return NULL;
     }
-    if (coro__aio_add_cb(outer, outer_done, inner, true) < 0) {
+    if (coro__aio_add_cb(outer, outer_done, inner, AIO_ARG_FUT) < 0) {
         coro_aio_future_remove_done_callback(inner, inner_done, outer);
         coro_aio_future_release(outer);
         return NULL;
@@ -344,7 +344,7 @@ coro_aio_as_completed *coro_aio_as_completed_new(coro_aio_loop *loop, coro_aio_f
     }
     it->ntodo = nu;
     for (size_t i = 0; i < nu; i++)
-        if (coro__aio_add_cb(u[i], ac_on_completion, &it->fut, true) < 0)
+        if (coro__aio_add_cb(u[i], ac_on_completion, &it->fut, AIO_ARG_FUT) < 0)
             goto fail;
     if (nu > 0 && timeout != CORO_AIO_NO_TIMEOUT &&
         coro__aio_later_done(loop, deadline_ns(loop, timeout), ac_on_timeout, &it->fut,
