@@ -84,6 +84,7 @@ const bench_row bench_row_ctx_switch_pair = {"ctx_switch_pair_ns", 0, setup_ctx,
 #ifdef CORO_BENCH_HAVE_NO_FP_SWITCH
 
 void bench_switch_no_fp(void **from_sp, void **to_sp);
+void bench_switch_no_fp_back(void **from_sp, void **to_sp);
 void bench_switch_no_fp_trampoline(void);
 
 static void *no_fp_driver;
@@ -93,15 +94,15 @@ static void no_fp_echo(void *arg)
 {
     (void)arg;
     for (;;)
-        bench_switch_no_fp(&no_fp_partner, &no_fp_driver);
+        bench_switch_no_fp_back(&no_fp_partner, &no_fp_driver);
 }
 
 static void *setup_no_fp(long param)
 {
     (void)param;
     uintptr_t top = ((uintptr_t)alloc_bare_stack() + BARE_STACK_SIZE) & ~(uintptr_t)15;
-    /* r15 r14 r13 r12 rbx rbp ret, as switch_no_fp_x86_64.S pops them; after
-     * the pops rsp is the aligned top, as the trampoline's call wants. */
+    /* r15 r14 r13 r12 rbx rbp ret, as switch_no_fp_x86_64.S loads them; after
+     * the switch rsp is the aligned top, as the trampoline's call wants. */
     uint64_t *frame = (uint64_t *)top - 7;
     frame[0] = 0;                                       /* r15 */
     frame[1] = 0;                                       /* r14 */

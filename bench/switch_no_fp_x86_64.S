@@ -13,29 +13,40 @@
  */
     .text
 
-/* void bench_switch_no_fp(void **from_sp, void **to_sp) */
-    .globl  bench_switch_no_fp
-    .type   bench_switch_no_fp, @function
+/* void bench_switch_no_fp(void **from_sp, void **to_sp) and
+ * bench_switch_no_fp_back (same): as in src/ctx_x86_64.S, the frame is
+ * stored and loaded with plain moves, and there are two copies, one for each
+ * direction (the driver uses the first, the partner the second), so that
+ * each ends in its own indirect jump. */
+.macro NO_FP_SWITCH name
+    .globl  \name
+    .type   \name, @function
     .p2align 4
-bench_switch_no_fp:
+\name:
     endbr64
-    pushq   %rbp
-    pushq   %rbx
-    pushq   %r12
-    pushq   %r13
-    pushq   %r14
-    pushq   %r15
+    leaq    -48(%rsp), %rsp
+    movq    %r15, 0(%rsp)
+    movq    %r14, 8(%rsp)
+    movq    %r13, 16(%rsp)
+    movq    %r12, 24(%rsp)
+    movq    %rbx, 32(%rsp)
+    movq    %rbp, 40(%rsp)
     movq    %rsp, (%rdi)
-    movq    (%rsi), %rsp
-    popq    %r15
-    popq    %r14
-    popq    %r13
-    popq    %r12
-    popq    %rbx
-    popq    %rbp
-    popq    %rcx
+    movq    (%rsi), %rdx
+    movq    0(%rdx), %r15
+    movq    8(%rdx), %r14
+    movq    16(%rdx), %r13
+    movq    24(%rdx), %r12
+    movq    32(%rdx), %rbx
+    movq    40(%rdx), %rbp
+    movq    48(%rdx), %rcx
+    leaq    56(%rdx), %rsp
     notrack jmp *%rcx
-    .size   bench_switch_no_fp, .-bench_switch_no_fp
+    .size   \name, .-\name
+.endm
+
+    NO_FP_SWITCH bench_switch_no_fp
+    NO_FP_SWITCH bench_switch_no_fp_back
 
 /* A new context's first switch lands here with r12 = entry, r13 = arg and
  * rsp 16-byte aligned; entry never returns. */

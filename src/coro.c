@@ -2,7 +2,8 @@
  * raise, defer, destroy.
  * SPDX-License-Identifier: MIT
  *
- * Every transfer of control is exactly one switch (coro__ctx_switch, or
+ * Every transfer of control is exactly one switch (coro__ctx_switch into a
+ * coroutine, coro__ctx_switch_back out of one at a yield or park, or
  * coro__ctx_exit for a body's last):
  *  - a driver call switches into a coroutine (resume_from) and gets control
  *    back when something switches to run->back, handing over the status;
@@ -430,9 +431,8 @@ static inline __attribute__((always_inline)) int resume_from(coro *prev, coro *c
                                                              const coro_exc *thrown, void **out)
 {
     int status = CORO_OK; /* what a pending coro_yield returns */
-    target->op = (unsigned char)op;
-    target->transfer = value;
     if (op == CORO__OP_THROW) {
+        target->op = CORO__OP_THROW;
         if (thrown != &target->exc) /* coro_close builds it in place */
             target->exc = *thrown;
         status = CORO_THROWN;
@@ -441,8 +441,15 @@ static inline __attribute__((always_inline)) int resume_from(coro *prev, coro *c
             if (target->received != NULL) /* coro_yield left it to us */
                 *target->received = NULL;
         }
-    } else if (target->in_yield && target->received != NULL) {
-        *target->received = value;
+    } else if (CORO__LIKELY(target->in_yield)) {
+        /* coro_yield returns the status straight from the switch and reads
+         * neither op nor transfer: the value goes where it asked. */
+        if (CORO__LIKELY(target->received != NULL))
+            *target->received = value;
+    } else {
+        /* A first entry, a park or a yield from loop reads them. */
+        target->op = (unsigned char)op;
+        target->transfer = value;
     }
     coro__run *run = begin_run(prev, c, target, out);
     return switch_in(c, target, run, status);
@@ -486,7 +493,7 @@ void coro__park(coro *self, void *value)
 #else
     (void)run;
 #endif
-    (void)coro__ctx_switch(&self->ctx, self->back, CORO_YIELDED);
+    (void)coro__ctx_switch_back(&self->ctx, self->back, CORO_YIELDED);
     /* Resumed: the resumer has set state, op, run and the current coroutine.
      * A finishing sub (CORO__OP_SUB_DONE) continues a run whose driver's
      * stack is already recorded; a driver starts a new run. */
@@ -678,15 +685,15 @@ __attribute__((always_inline)) static inline int send_named(coro *c, void *value
      * the leaf: coro__target, inlined), driven from outside any coroutine or
      * from one with a guarded stack. It calls nothing before the switch, so
      * it saves no registers either. */
-    if (c != NULL && c->state == CORO_SUSPENDED) {
+    if (CORO__LIKELY(c != NULL && c->state == CORO_SUSPENDED)) {
         coro *target = c;
-        if (c->linked) {
+        if (CORO__UNLIKELY(c->linked)) {
             if (c->parent != NULL || c->leaf->state == CORO_RUNNING)
                 return send_general(c, value, out, fn);
             target = c->leaf;
         }
         coro *prev = get_current();
-        if (prev == NULL || prev->stack.mode != CORO_STACK_COMPACT)
+        if (CORO__LIKELY(prev == NULL) || prev->stack.mode != CORO_STACK_COMPACT)
             return resume_from(prev, c, target, CORO__OP_SEND, value, NULL, out);
         return send_general(c, value, out, fn);
     }
@@ -857,12 +864,12 @@ static inline __attribute__((always_inline)) int yield_checked(coro *self, void 
 #ifdef CORO_ASAN
     void *fake = NULL;
     __sanitizer_start_switch_fiber(&fake, run->back_lo, run->back_size);
-    int st = coro__ctx_switch(&self->ctx, self->back, CORO_YIELDED);
+    int st = coro__ctx_switch_back(&self->ctx, self->back, CORO_YIELDED);
     arrived_from_driver(self, fake);
     return st;
 #else
     (void)run;
-    return coro__ctx_switch(&self->ctx, self->back, CORO_YIELDED);
+    return coro__ctx_switch_back(&self->ctx, self->back, CORO_YIELDED);
 #endif
 }
 

@@ -16,6 +16,12 @@
  *    that status there. A first switch into a made context drops it. The call
  *    returns when something later switches back into `from`, with the status
  *    that side handed over. A context used as `from` may live anywhere.
+ *  - coro__ctx_switch_back does exactly what coro__ctx_switch does; the
+ *    protocol calls it to hand control back to a driver (a yield, a park)
+ *    and coro__ctx_switch to go into a coroutine. A backend whose switch
+ *    ends in an indirect jump makes it a second copy, so that each
+ *    direction's jump is predicted from its own history; others make it a
+ *    second name for the same code.
  *  - coro__ctx_exit resumes `to` with `status` and never returns; the running
  *    context is abandoned. If `on_arrival` is not NULL, it is called with
  *    `arg` on to's stack before to's switch returns, so it may free the stack
@@ -52,7 +58,7 @@ struct coro__ctx {
  * static TLS block that glibc keeps small for dlopen'ed libraries. */
 #define CORO__CTX_TLS_MODEL "global-dynamic"
 #elif defined(CORO_BACKEND_ASM)
-/* The asm backend (x86-64 and AArch64): ctx_x86_64.S pushes the callee-saved
+/* The asm backend (x86-64 and AArch64): ctx_x86_64.S stores the callee-saved
  * registers, the MXCSR and the x87 control word on the running stack and
  * swaps stack pointers; ctx_aarch64.S does the same with x19-x30, d8-d15
  * and the FPCR. Everything a suspended context needs is on its own
@@ -79,6 +85,7 @@ typedef struct coro__ctx coro__ctx;
 int coro__ctx_make(coro__ctx *ctx, void *stack_lo, size_t size, void (*entry)(void *),
                    void *arg);
 int coro__ctx_switch(coro__ctx *from, coro__ctx *to, int status);
+int coro__ctx_switch_back(coro__ctx *from, coro__ctx *to, int status);
 _Noreturn void coro__ctx_exit(coro__ctx *to, int status, void (*on_arrival)(void *), void *arg);
 const char *coro__ctx_name(void);
 

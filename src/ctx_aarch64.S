@@ -74,12 +74,19 @@
 /* int coro__ctx_switch(coro__ctx *from, coro__ctx *to, int status)
  * x0 = from, x1 = to, w2 = status; the target's switch returns status in w0.
  * As on x86-64, a caller may reach this with a tail call (b): the frame then
- * holds its caller's x30, which is exactly right. */
+ * holds its caller's x30, which is exactly right.
+ * coro__ctx_switch_back (ctx.h) is a second name for the same code: the way
+ * back is a `ret` here, predicted by the return stack, not an indirect jump
+ * that a second copy could give its own history. */
     .globl  coro__ctx_switch
     .hidden coro__ctx_switch
     .type   coro__ctx_switch, %function
+    .globl  coro__ctx_switch_back
+    .hidden coro__ctx_switch_back
+    .type   coro__ctx_switch_back, %function
     .p2align 4
 coro__ctx_switch:
+coro__ctx_switch_back:
     .cfi_startproc
     sub     sp, sp, #FRAME_SIZE
     .cfi_def_cfa_offset FRAME_SIZE

@@ -1,7 +1,7 @@
 /* ctx_asm.c - the asm backend's coro__ctx_make: the first frame of a new context.
  * SPDX-License-Identifier: MIT
  *
- * The switch itself is in ctx_x86_64.S. A context is resumed by popping the
+ * The switch itself is in ctx_x86_64.S. A context is resumed by loading the
  * frame described there; a new context gets a frame that looks as if it had
  * been saved by coro__ctx_switch just before "returning" into the
  * trampoline, which calls entry(arg).
@@ -19,8 +19,8 @@
  * "returns" to. Only its address is used. */
 __attribute__((visibility("hidden"))) void coro__ctx_trampoline_ret(void);
 
-/* The saved frame at ctx->sp, lowest address first. Must match the push
- * order in ctx_x86_64.S (which leaves the first 8 bytes out with
+/* The saved frame at ctx->sp, lowest address first. Must match the layout
+ * in ctx_x86_64.S (which leaves the first 8 bytes out with
  * CORO_SHARED_FP). */
 struct frame {
 #ifndef CORO_SHARED_FP

@@ -18,10 +18,11 @@
  * control state (docs/design.md, "Shared floating-point control state").
  *
  * coro__ctx_switch builds this frame on the running stack (the call pushed
- * the return address), stores rsp into from->sp, loads to->sp and unwinds the
- * target's frame the same way, ending with a jump to its return address with
- * the status in eax. coro__ctx_exit only does the second half (after an
- * optional call on the target's stack).
+ * the return address), stores rsp into from->sp, loads the target's frame
+ * from to->sp and moves rsp past it, ending with a jump to its return address
+ * with the status in eax. coro__ctx_exit only does the second half (after an
+ * optional call on the target's stack). coro__ctx_switch_back is the same
+ * code a second time, for the way back to a driver (below).
  * ctx_asm.c lays out the first frame of a new coroutine as struct frame,
  * which must match this picture.
  *
@@ -38,69 +39,75 @@
 #ifdef CORO_SHARED_FP
 #define FRAME_SIZE 56
 #define EXIT_SCRATCH 24
+#define REGS 0
 #else
 #define FRAME_SIZE 64
 #define EXIT_SCRATCH 16
+#define REGS 8
 #endif
+/* REGS: where r15 sits in the frame; the other registers and the return
+ * address follow 8 bytes apart, as in the picture above. */
 
     .text
 
-/* Restores the saved frame at rsp (the picture above) and jumps to its
+/* Loads the saved frame at rdx (the picture above), moves rsp just past it
+ * (the target's stack pointer from before its switch call) and jumps to its
  * return address. eax (the status) passes through untouched. Used by the
- * switch and by the exit; the CFI on entry must say CFA = rsp + FRAME_SIZE. */
+ * switches and by the exit; the CFI on entry must describe the frame that
+ * rsp is in (CFA = rsp + FRAME_SIZE), which is the running context's until
+ * the last instruction moves rsp.
+ * Plain loads and one lea rather than a stack switch followed by pops: a pop
+ * after rsp was loaded from memory waits for that load, and on the AMD Zen 3
+ * this was measured on, the push/pop switch pair cost 8.3 ns against 5.0 ns
+ * for these moves (docs/design.md, "The hot path"). */
 /* With per-context FP state, ecx must hold the running thread's MXCSR and
  * r8d its x87 control word (zero-extended): the target's saved values are
  * loaded only when they differ. LDMXCSR and FLDCW are slow, partly
- * serialising instructions, while the compare is two loads that the pops
- * need anyway and two branches that almost never go the other way (a body
- * that changes its rounding mode is rare); loading a value equal to the
- * current one changes nothing, flags included, so skipping it is exact. */
+ * serialising instructions, while the compare is two loads and two branches
+ * that almost never go the other way (a body that changes its rounding mode
+ * is rare); loading a value equal to the current one changes nothing, flags
+ * included, so skipping it is exact. */
 .macro RESTORE_FRAME_AND_GO
 #ifndef CORO_SHARED_FP
     .cfi_remember_state
-    cmpl    %ecx, (%rsp)
+    cmpl    %ecx, (%rdx)
     jne     8f
-    cmpw    %r8w, 4(%rsp)
+    cmpw    %r8w, 4(%rdx)
     jne     8f
 9:
-    addq    $8, %rsp
-    .cfi_adjust_cfa_offset -8
 #endif
-    popq    %r15
-    .cfi_adjust_cfa_offset -8
+    movq    REGS+0(%rdx), %r15
+    movq    REGS+8(%rdx), %r14
+    movq    REGS+16(%rdx), %r13
+    movq    REGS+24(%rdx), %r12
+    movq    REGS+32(%rdx), %rbx
+    movq    REGS+40(%rdx), %rbp
+    movq    REGS+48(%rdx), %rcx
+    leaq    FRAME_SIZE(%rdx), %rsp
+    /* Now in the target: its registers are live, its return address is in
+     * rcx and the CFA is rsp itself. */
+    .cfi_def_cfa %rsp, 0
     .cfi_restore %r15
-    popq    %r14
-    .cfi_adjust_cfa_offset -8
     .cfi_restore %r14
-    popq    %r13
-    .cfi_adjust_cfa_offset -8
     .cfi_restore %r13
-    popq    %r12
-    .cfi_adjust_cfa_offset -8
     .cfi_restore %r12
-    popq    %rbx
-    .cfi_adjust_cfa_offset -8
     .cfi_restore %rbx
-    popq    %rbp
-    .cfi_adjust_cfa_offset -8
     .cfi_restore %rbp
-    /* Return with pop + jmp rather than ret: the ret would return to where
+    .cfi_register %rip, %rcx
+    /* Return with a jmp rather than ret: the ret would return to where
      * the *target* called the switch, never where the return stack buffer
      * predicts (this switch's caller), so it would mispredict on every
      * switch; the indirect jmp is predicted from history. notrack: the
      * target is a return address, which has no endbr64; this is how
      * compilers' own jump tables pass IBT. */
-    popq    %rcx
-    .cfi_adjust_cfa_offset -8
-    .cfi_register %rip, %rcx
     notrack jmp *%rcx
 #ifndef CORO_SHARED_FP
     /* The target runs with other FP control state: load it, then go on as
-     * above. CFA = rsp + FRAME_SIZE again here, as on entry to the macro. */
+     * above. The CFI is again the one on entry to the macro. */
     .cfi_restore_state
 8:
-    ldmxcsr (%rsp)
-    fldcw   4(%rsp)
+    ldmxcsr (%rdx)
+    fldcw   4(%rdx)
     jmp     9b
 #endif
 .endm
@@ -114,36 +121,40 @@
  * Callers may reach this with a tail call (jmp): the frame then holds their
  * caller's return address and registers, which is exactly right, because
  * whoever switches back here hands over the tail-caller's return value.
- * The CFI below describes the frame, and because every saved context has the
- * same frame shape it stays true after rsp moves to the target's stack. */
-    .globl  coro__ctx_switch
-    .hidden coro__ctx_switch
-    .type   coro__ctx_switch, @function
+ * The CFI describes the running context's frame until the last instruction
+ * before the jmp moves rsp onto the target's stack, and the target from there.
+ *
+ * DEFINE_SWITCH makes the function twice. coro__ctx_switch goes into a
+ * coroutine, coro__ctx_switch_back hands control back to whoever drove it
+ * (coro_yield, a park). Each ends in its own indirect jmp, and the CPU
+ * predicts each jmp from that jmp's own history: the way back goes to the
+ * few places that drive coroutines (an event loop's one send, say), the way
+ * in to the yields of the bodies, so neither direction's targets disturb the
+ * other's. With one shared jmp, a send/yield round trip cost 14.9 ns on the
+ * machine of docs/benchmarks.md, against 11.4 ns with two. */
+.macro DEFINE_SWITCH name
+    .globl  \name
+    .hidden \name
+    .type   \name, @function
     .p2align 4
-coro__ctx_switch:
+\name:
     .cfi_startproc
     endbr64
-    pushq   %rbp
-    .cfi_adjust_cfa_offset 8
-    .cfi_rel_offset %rbp, 0
-    pushq   %rbx
-    .cfi_adjust_cfa_offset 8
-    .cfi_rel_offset %rbx, 0
-    pushq   %r12
-    .cfi_adjust_cfa_offset 8
-    .cfi_rel_offset %r12, 0
-    pushq   %r13
-    .cfi_adjust_cfa_offset 8
-    .cfi_rel_offset %r13, 0
-    pushq   %r14
-    .cfi_adjust_cfa_offset 8
-    .cfi_rel_offset %r14, 0
-    pushq   %r15
-    .cfi_adjust_cfa_offset 8
-    .cfi_rel_offset %r15, 0
+    leaq    -(FRAME_SIZE - 8)(%rsp), %rsp
+    .cfi_adjust_cfa_offset FRAME_SIZE - 8
+    movq    %r15, REGS+0(%rsp)
+    .cfi_rel_offset %r15, REGS+0
+    movq    %r14, REGS+8(%rsp)
+    .cfi_rel_offset %r14, REGS+8
+    movq    %r13, REGS+16(%rsp)
+    .cfi_rel_offset %r13, REGS+16
+    movq    %r12, REGS+24(%rsp)
+    .cfi_rel_offset %r12, REGS+24
+    movq    %rbx, REGS+32(%rsp)
+    .cfi_rel_offset %rbx, REGS+32
+    movq    %rbp, REGS+40(%rsp)
+    .cfi_rel_offset %rbp, REGS+40
 #ifndef CORO_SHARED_FP
-    subq    $8, %rsp
-    .cfi_adjust_cfa_offset 8
     stmxcsr (%rsp)
     fnstcw  4(%rsp)
     movl    (%rsp), %ecx            /* the thread's FP control state, for */
@@ -152,11 +163,15 @@ coro__ctx_switch:
 
     movq    %rsp, (%rdi)            /* from->sp: this context is now saved */
     movl    %edx, %eax              /* what the target's switch returns */
-    movq    (%rsi), %rsp            /* to->sp: from here on, the target's stack */
+    movq    (%rsi), %rdx            /* to->sp: the target's frame */
 
     RESTORE_FRAME_AND_GO
     .cfi_endproc
-    .size   coro__ctx_switch, .-coro__ctx_switch
+    .size   \name, .-\name
+.endm
+
+    DEFINE_SWITCH coro__ctx_switch
+    DEFINE_SWITCH coro__ctx_switch_back
 
 /* void coro__ctx_exit(coro__ctx *to, int status, void (*on_arrival)(void *),
  *                     void *arg)
@@ -205,6 +220,7 @@ coro__ctx_exit:
     movl    -8(%rsp), %ecx
     movzwl  -4(%rsp), %r8d
 #endif
+    movq    %rsp, %rdx              /* the frame is where rsp already is */
     RESTORE_FRAME_AND_GO
     .cfi_endproc
     .size   coro__ctx_exit, .-coro__ctx_exit
