@@ -60,21 +60,19 @@
  * after rsp was loaded from memory waits for that load, and on the AMD Zen 3
  * this was measured on, the push/pop switch pair cost 8.3 ns against 5.0 ns
  * for these moves (docs/design.md, "The hot path"). */
-/* With per-context FP state, ecx must hold the running thread's MXCSR and
- * r8d its x87 control word (zero-extended): the target's saved values are
- * loaded only when they differ. LDMXCSR and FLDCW are slow, partly
- * serialising instructions, while the compare is two loads and two branches
- * that almost never go the other way (a body that changes its rounding mode
- * is rare); loading a value equal to the current one changes nothing, flags
- * included, so skipping it is exact. */
+/* With per-context FP state the target's MXCSR and x87 control word are
+ * loaded every time, before its registers, as Boost.Context does. Loading
+ * them only when they differ from the thread's needs the thread's values in
+ * registers, and the only way to get them there is to read back what
+ * stmxcsr and fnstcw just stored: on the AMD Zen 3 of docs/benchmarks.md
+ * that read-back stalled on store forwarding, and the unconditional loads
+ * made the switch pair 26 % faster (14.7 -> 10.9 ns). On an Intel Xeon VM
+ * the compare had measured 2 to 14 % faster (docs/design.md, "The hot
+ * path"): the smaller difference gave way to the larger one. */
 .macro RESTORE_FRAME_AND_GO
 #ifndef CORO_SHARED_FP
-    .cfi_remember_state
-    cmpl    %ecx, (%rdx)
-    jne     8f
-    cmpw    %r8w, 4(%rdx)
-    jne     8f
-9:
+    ldmxcsr (%rdx)
+    fldcw   4(%rdx)
 #endif
     movq    REGS+0(%rdx), %r15
     movq    REGS+8(%rdx), %r14
@@ -101,15 +99,6 @@
      * target is a return address, which has no endbr64; this is how
      * compilers' own jump tables pass IBT. */
     notrack jmp *%rcx
-#ifndef CORO_SHARED_FP
-    /* The target runs with other FP control state: load it, then go on as
-     * above. The CFI is again the one on entry to the macro. */
-    .cfi_restore_state
-8:
-    ldmxcsr (%rdx)
-    fldcw   4(%rdx)
-    jmp     9b
-#endif
 .endm
 
 /* int coro__ctx_switch(coro__ctx *from, coro__ctx *to, int status)
@@ -157,8 +146,6 @@
 #ifndef CORO_SHARED_FP
     stmxcsr (%rsp)
     fnstcw  4(%rsp)
-    movl    (%rsp), %ecx            /* the thread's FP control state, for */
-    movzwl  4(%rsp), %r8d           /* RESTORE_FRAME_AND_GO's compare */
 #endif
 
     movq    %rsp, (%rdi)            /* from->sp: this context is now saved */
@@ -212,14 +199,6 @@ coro__ctx_exit:
     .cfi_adjust_cfa_offset -EXIT_SCRATCH
 1:
     movl    %esi, %eax
-#ifndef CORO_SHARED_FP
-    /* The thread's FP control state for the compare, read through the free
-     * space below the frame (on_arrival may have changed it). */
-    stmxcsr -8(%rsp)
-    fnstcw  -4(%rsp)
-    movl    -8(%rsp), %ecx
-    movzwl  -4(%rsp), %r8d
-#endif
     movq    %rsp, %rdx              /* the frame is where rsp already is */
     RESTORE_FRAME_AND_GO
     .cfi_endproc
