@@ -808,11 +808,11 @@ static inline __attribute__((always_inline)) int close_suspended(coro *c, void *
     c->exc.context = NULL;
     c->exc.cause = NULL;
     /* A body that lets GeneratorExit through finishes, and finish checks a
-     * compact stack's canary, 64 bytes at the far end of the stack from the
-     * frames the close touches (another page, cold in a burst): start
-     * fetching it while the body unwinds. Prefetches never fault. */
+     * compact stack's canary, 64 bytes at the top of the slot below (another
+     * page, cold in a burst): start fetching it while the body unwinds.
+     * Prefetches never fault. */
     if (c->stack.mode == CORO_STACK_COMPACT)
-        __builtin_prefetch(c->stack.map, 0, 3);
+        __builtin_prefetch(coro__stack_canary(&c->stack), 0, 3);
     void *value = NULL;
     int rc = resume(c, c, CORO__OP_THROW, NULL, &c->exc, &value);
     switch (rc) {

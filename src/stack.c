@@ -133,6 +133,10 @@ typedef struct arena {
 } arena;
 
 #define ARENA_BYTES ((size_t)64 << 20)
+/* Pages below an arena's first slot: a guard page, then the canary page,
+ * whose top CORO__CANARY_BYTES are the canary of slot 0 (every other slot's
+ * canary is the top of the slot below it; stack.h). */
+#define ARENA_HEAD_PAGES 2u
 
 static pthread_mutex_t arena_lock = PTHREAD_MUTEX_INITIALIZER;
 static arena *open_arenas;
@@ -175,14 +179,15 @@ static arena *arena_new(size_t slot_size)
         coro__fail(CORO_ENOMEM, "could not allocate the bookkeeping of a compact stack arena");
         return NULL;
     }
-    size_t map_size = page + nslots * slot_size;
+    size_t map_size = ARENA_HEAD_PAGES * page + nslots * slot_size;
     void *map = map_anon(map_size);
     if (map == MAP_FAILED) {
         map_failed(slot_size, errno);
         free(a);
         return NULL;
     }
-    /* One guard page per arena: the lowest slot overrunning faults. */
+    /* One guard page per arena, below the canary page: the lowest slot
+     * overrunning past its canary faults. */
     mprotect(map, page, PROT_NONE);
     memset(a, 0, sizeof *a);
     a->base = map;
@@ -220,11 +225,13 @@ static int compact_take(coro__stack *st, size_t slot_size)
         arena_unlist(a);
     pthread_mutex_unlock(&arena_lock);
 
-    char *slot = a->base + coro__page_size() + (size_t)idx * slot_size;
+    char *slot = a->base + ARENA_HEAD_PAGES * coro__page_size() + (size_t)idx * slot_size;
     st->map = slot;
     st->map_size = slot_size;
     st->arena = a;
-    st->lo = slot + CORO__CANARY_BYTES;
+    /* The slot's top CORO__CANARY_BYTES are the canary of the slot above
+     * (stack.h); its own canary is the top of the slot below. */
+    st->lo = slot;
     st->size = slot_size - CORO__CANARY_BYTES;
     st->mode = CORO_STACK_COMPACT;
     return CORO_OK;
@@ -233,9 +240,13 @@ static int compact_take(coro__stack *st, size_t slot_size)
 static void compact_give_back(coro__stack *st)
 {
     arena *a = st->arena;
-    /* Hand the slot's memory back; it reads as zeros again, canary included. */
+    /* Hand the slot's memory back; it reads as zeros again, the canary of
+     * the slot above included. That canary can only hold an overrun not yet
+     * checked if the coroutine above is the one running now, and then what
+     * it overran is this slot, which nobody uses any more. */
     madvise(st->map, st->map_size, MADV_DONTNEED);
-    unsigned idx = (unsigned)(((char *)st->map - a->base - coro__page_size()) / a->slot_size);
+    unsigned idx = (unsigned)(((char *)st->map - a->base - ARENA_HEAD_PAGES * coro__page_size()) /
+                              a->slot_size);
     arena *unmap = NULL;
     pthread_mutex_lock(&arena_lock);
     a->free_idx[a->nfree++] = idx;
@@ -255,12 +266,12 @@ static void compact_give_back(coro__stack *st)
 
 bool coro__stack_canary_ok(const coro__stack *st)
 {
-    const uint64_t *w = st->map;
+    const uint64_t *w = coro__stack_canary(st);
 #ifdef CORO_VALGRIND
     /* After an overrun and return, Memcheck marks the canary as below the
      * stack pointer; reading it is this check's whole point. */
     if (coro__on_valgrind())
-        VALGRIND_MAKE_MEM_DEFINED(st->map, CORO__CANARY_BYTES);
+        VALGRIND_MAKE_MEM_DEFINED(w, CORO__CANARY_BYTES);
 #endif
     uint64_t any = 0;
     for (unsigned i = 0; i < CORO__CANARY_BYTES / sizeof *w; i++)
@@ -556,7 +567,7 @@ static void prefetch_next(const coro__stack *next)
     for (unsigned i = 1; i <= PREFETCH_LINES; i++)
         __builtin_prefetch(top - 64 * i, 1, 3);
     if (next->mode == CORO_STACK_COMPACT)
-        __builtin_prefetch(next->map, 0, 3);
+        __builtin_prefetch(coro__stack_canary(next), 0, 3);
 }
 
 static bool cache_take(coro__stack *st, size_t size, int mode)
@@ -852,47 +863,20 @@ void coro__stack_free(coro__stack *st)
     memset(st, 0, sizeof *st);
 }
 
-/* True when a byte of [lo, end) is not zero. Reads memory below a suspended
- * body's stack pointer, which is neither the sanitizers' business (ASan may
- * have poisoned live frames' redzones there) nor Memcheck's. */
-__attribute__((noinline, no_sanitize_address)) static bool any_byte_set(const char *lo,
-                                                                        const char *end)
-{
-#ifdef CORO_VALGRIND
-    VALGRIND_DISABLE_ERROR_REPORTING;
-#endif
-    const volatile char *p = lo;
-    bool any = false;
-    while (p < end && !any)
-        any = *p++ != 0;
-#ifdef CORO_VALGRIND
-    /* Bytes below the stack pointer are undefined to Memcheck; the answer
-     * is not. */
-    VALGRIND_MAKE_MEM_DEFINED(&any, sizeof any);
-    VALGRIND_ENABLE_ERROR_REPORTING;
-#endif
-    return any;
-}
-
 size_t coro__stack_used(const coro__stack *st)
 {
     if (st->lo == NULL)
         return 0;
     size_t page = coro__page_size();
-    char *top = (char *)st->lo + st->size; /* page-aligned in both modes */
-    char *base = (char *)((uintptr_t)st->lo / page * page);
-    size_t npages = (size_t)(top - base) / page;
+    /* lo is page-aligned in both modes. The top is too for a guarded
+     * stack; a compact one ends CORO__CANARY_BYTES below its slot's top
+     * (the canary of the slot above), inside its own top page. No page of
+     * [lo, top) is read by any canary check, so residency is the body's
+     * doing alone: the top page by the first frame, any other by a touch. */
+    char *base = st->lo;
+    char *top = base + st->size;
+    size_t npages = (st->size + page - 1) / page;
     size_t from = 0; /* pages, from the bottom, that mincore is asked about */
-    if ((char *)st->lo != base) {
-        /* A compact stack's lowest page holds the canary, which the check on
-         * every switch out reads: mincore then calls the page resident (the
-         * kernel's zero page) whether or not the body reached it. Its bytes
-         * tell instead: the canary is zero, and so is every byte the body
-         * never wrote. */
-        if (any_byte_set(st->lo, base + page))
-            return st->size;
-        from = 1;
-    }
     /* Pages are committed on first touch, and a body may touch a page far
      * below the ones above it (a large local array written at its low end),
      * so what was used reaches down to the lowest resident page, not to the

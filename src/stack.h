@@ -14,10 +14,17 @@
  * faults in the guard page instead of writing into a neighbour.
  *
  * Compact mode: a slot of a large shared mapping (an arena), no guard page.
- * The lowest CORO__CANARY_BYTES of the slot are the canary: they stay zero
- * (the kernel's shared zero page, so checking them costs no memory) unless
- * the body overruns its stack, which coro__stack_check notices on the next
- * switch out. lo is slot + CORO__CANARY_BYTES.
+ * lo is the slot's bottom and the stack ends CORO__CANARY_BYTES below the
+ * slot's top: those top bytes are the canary of the slot above. A stack's
+ * own canary is therefore the top of the slot below (for an arena's lowest
+ * slot, the top of the arena's canary page, itself above a guard page).
+ * The canary stays zero unless the body overruns its stack, which
+ * coro__stack_canary_ok notices on the next switch out. Reading it touches
+ * the top page of the slot below, which that slot's own first frame keeps
+ * resident when it is in use, not a page of this stack's own: on a kernel
+ * that commits a page for a read of an untouched one (rather than mapping
+ * its shared zero page), a check at the slot's own bottom would cost every
+ * compact coroutine a second resident page.
  *
  * Either way pages are committed by the kernel on first touch, so an unused
  * stack costs almost nothing resident. lo == NULL: no stack. */
@@ -45,6 +52,12 @@ int coro__stack_alloc(coro__stack *st, size_t requested, int mode);
 void coro__stack_free(coro__stack *st);
 /* Compact mode: false when the canary below the stack was written. */
 bool coro__stack_canary_ok(const coro__stack *st);
+/* Compact mode: the CORO__CANARY_BYTES just below the stack (for prefetching
+ * and for coro__stack_canary_ok). */
+static inline const void *coro__stack_canary(const coro__stack *st)
+{
+    return (const char *)st->map - CORO__CANARY_BYTES;
+}
 /* Bytes of the stack touched so far, from the top down to the lowest touched
  * page (never less than was used; whole pages, so up to a page more, and
  * more for a stack reused from the cache). One mincore system call for

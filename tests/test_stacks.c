@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -158,6 +159,94 @@ START_TEST(canary_abort_names_the_coroutine)
     ck_assert_msg(strstr(err, "libcoro: stack overflow in coroutine 'tiny'") != NULL &&
                       strstr(err, "canary") != NULL,
                   "stderr was: %s", err);
+}
+END_TEST
+
+/* Writes the 64 bytes just below its own stack, as an overrun would (an
+ * exact one: recursion overshoots by a frame size that the sanitizers
+ * change), then yields: the switch out checks the canary. The stack's
+ * bottom is found from a local in its top page: the slot's top is the next
+ * page boundary and the stack ends CORO__CANARY_BYTES below it (stack.h). */
+static void *scribble_below_then_yield(coro *self, void *arg)
+{
+    (void)arg;
+    volatile char here = 0;
+    size_t page = (size_t)sysconf(_SC_PAGESIZE);
+    char *slot_top = (char *)((uintptr_t)&here / page * page) + page;
+    char *lo = slot_top - CORO__CANARY_BYTES - coro_stack_size(self);
+    memset(lo - CORO__CANARY_BYTES, 0x5a, CORO__CANARY_BYTES);
+    coro_yield(self, NULL, NULL);
+    return NULL;
+}
+
+/* The lowest slot of an arena (the last one a fresh arena hands out): its
+ * canary is the top of the arena's canary page, above the guard page, so
+ * an overrun is caught by the canary like any other slot's, not by a
+ * SIGSEGV in the guard page. */
+static void overflow_lowest_slot(void)
+{
+    enum { SLOT = 16 * 1024, SLOTS = (64 << 20) / SLOT }; /* stack.c's ARENA_BYTES */
+    coro_stack_pool_trim();
+    coro_options opt = CORO_OPTIONS_INIT;
+    opt.stack_mode = CORO_STACK_COMPACT;
+    opt.stack_size = SLOT;
+    static coro *held[SLOTS - 1];
+    for (int i = 0; i < SLOTS - 1; i++)
+        if (coro_create(&held[i], recurse_then_yield, NULL, &opt) != CORO_OK)
+            _exit(3);
+    drive_named(scribble_below_then_yield, NULL, "lowest", CORO_STACK_COMPACT, SLOT);
+}
+
+START_TEST(canary_of_an_arenas_lowest_slot)
+{
+    char err[4096];
+    int status = run_child(overflow_lowest_slot, err, sizeof err);
+    ck_assert_msg(WIFSIGNALED(status) && WTERMSIG(status) == SIGABRT, "status %d: %s", status,
+                  err);
+    ck_assert_msg(strstr(err, "libcoro: stack overflow in coroutine 'lowest'") != NULL &&
+                      strstr(err, "canary") != NULL,
+                  "stderr was: %s", err);
+}
+END_TEST
+
+/* Records the address of one of its locals (in the stack's top page), then
+ * yields until closed. */
+static void *note_top_then_yield(coro *self, void *arg)
+{
+    volatile char here = 0;
+    *(volatile char **)arg = &here;
+    while (coro_yield(self, NULL, NULL) == CORO_OK)
+        ;
+    return NULL;
+}
+
+/* The canary check on every switch out reads the top of the slot below,
+ * never a page of the coroutine's own stack: a shallow compact coroutine
+ * keeps only its top page resident, also on kernels that commit a page for
+ * a read of an untouched one. */
+START_TEST(canary_check_leaves_the_stacks_lowest_page_alone)
+{
+    size_t page = (size_t)sysconf(_SC_PAGESIZE);
+    coro_stack_pool_trim(); /* a slot whose pages nobody touched before */
+    coro_options opt = CORO_OPTIONS_INIT;
+    opt.stack_mode = CORO_STACK_COMPACT;
+    opt.stack_size = 64 * 1024;
+    volatile char *local = NULL;
+    coro *c = NULL;
+    ck_assert_int_eq(coro_create(&c, note_top_then_yield, (void *)&local, &opt), CORO_OK);
+    for (int i = 0; i < 4; i++) /* four switches out, four canary checks */
+        ck_assert_int_eq(coro_next(c, NULL), CORO_YIELDED);
+    /* The slot's top is page-aligned and the stack ends CORO__CANARY_BYTES
+     * below it (stack.h), so the slot's top page holds `local`. */
+    char *slot_top = (char *)((uintptr_t)local / page * page) + page;
+    char *lowest = slot_top - (coro_stack_size(c) + CORO__CANARY_BYTES);
+    ck_assert_uint_eq((uintptr_t)lowest % page, 0);
+    unsigned char top_res = 0, low_res = 0;
+    ck_assert_int_eq(mincore(slot_top - page, page, &top_res), 0);
+    ck_assert_int_eq(mincore(lowest, page, &low_res), 0);
+    ck_assert_msg(top_res & 1, "the top page, where the frames are, should be resident");
+    ck_assert_msg(!(low_res & 1), "the lowest page was made resident though no frame reached it");
+    ck_assert_int_eq(coro_destroy(c), CORO_OK);
 }
 END_TEST
 
@@ -1212,6 +1301,7 @@ int main(void)
     tcase_add_test(faults, handler_names_the_coroutine_and_aborts);
     tcase_add_test(faults, handler_passes_other_faults_on);
     tcase_add_test(faults, canary_abort_names_the_coroutine);
+    tcase_add_test(faults, canary_of_an_arenas_lowest_slot);
     suite_add_tcase(s, faults);
 
     TCase *guard = tcase_create("guard");
@@ -1222,6 +1312,7 @@ int main(void)
     TCase *compact = tcase_create("compact");
     tcase_add_checked_fixture(compact, alloc_setup, alloc_teardown);
     tcase_add_test(compact, compact_stack_within_bounds_runs);
+    tcase_add_test(compact, canary_check_leaves_the_stacks_lowest_page_alone);
     tcase_add_test(compact, many_compact_coroutines_alive_at_once);
     tcase_add_test(compact, compact_default_size_is_settable);
     tcase_add_test(compact, stack_mode_arguments_are_checked);
