@@ -212,7 +212,8 @@ enum {
 typedef struct coro_options {
     size_t stack_size; /* bytes, rounded up to pages; 0 = the process default
                           for the stack mode. All usable in GUARDED mode; in
-                          COMPACT mode the lowest 64 are the canary */
+                          COMPACT mode the top 64 bytes of the slot are the
+                          canary of the slot above */
     unsigned flags;    /* CORO_PRIME, CORO_RECORD_STACK_USE */
     const char *name;  /* for diagnostics; copied; NULL = "coroutine" */
     int stack_mode;    /* CORO_STACK_DEFAULT, _GUARDED or _COMPACT */

@@ -115,7 +115,8 @@ static int guarded_map(coro__stack *st, size_t size)
 /* Compact stacks: slots of shared arenas                                   */
 /* ------------------------------------------------------------------------ */
 
-/* An arena: one mapping of a guard page and `nslots` slots of `slot_size`.
+/* An arena: one mapping of a guard page, the canary page (ARENA_HEAD_PAGES)
+ * and `nslots` slots of `slot_size`.
  * free_idx is a stack of free slot numbers; arenas with a free slot are on
  * the `open` list. Everything here is under arena_lock. Arenas are process
  * infrastructure, so their bookkeeping uses plain malloc, not the user's
@@ -237,13 +238,41 @@ static int compact_take(coro__stack *st, size_t slot_size)
     return CORO_OK;
 }
 
+/* True when the CORO__CANARY_BYTES at p (a canary: 8-byte aligned) are all
+ * zero. */
+static bool canary_clear(const void *p)
+{
+    const uint64_t *w = p;
+#ifdef CORO_VALGRIND
+    /* After an overrun and return, Memcheck marks the canary as below the
+     * stack pointer; reading it is this check's whole point. */
+    if (coro__on_valgrind())
+        VALGRIND_MAKE_MEM_DEFINED(w, CORO__CANARY_BYTES);
+#endif
+    uint64_t any = 0;
+    for (unsigned i = 0; i < CORO__CANARY_BYTES / sizeof *w; i++)
+        any |= w[i];
+    return any == 0;
+}
+
 static void compact_give_back(coro__stack *st)
 {
     arena *a = st->arena;
-    /* Hand the slot's memory back; it reads as zeros again, the canary of
-     * the slot above included. That canary can only hold an overrun not yet
-     * checked if the coroutine above is the one running now, and then what
-     * it overran is this slot, which nobody uses any more. */
+    /* The slot's top bytes are the canary of the slot above, and handing the
+     * memory back zeroes them. Written, they record an overrun by the
+     * coroutine above that its next switch out has not yet caught (it would
+     * have aborted): that coroutine is running now, on this thread or
+     * another. Check them first, so that the give-back cannot erase it. */
+    if (!canary_clear((const char *)st->map + st->map_size - CORO__CANARY_BYTES)) {
+        fprintf(stderr,
+                "libcoro: stack overflow in a running coroutine: it overran its compact stack "
+                "of %zu bytes (the canary below the stack was overwritten; found when the "
+                "slot below it was handed back); give it a larger stack_size or a guarded "
+                "stack\n",
+                st->size);
+        abort();
+    }
+    /* Hand the slot's memory back; it reads as zeros again. */
     madvise(st->map, st->map_size, MADV_DONTNEED);
     unsigned idx = (unsigned)(((char *)st->map - a->base - ARENA_HEAD_PAGES * coro__page_size()) /
                               a->slot_size);
@@ -264,20 +293,7 @@ static void compact_give_back(coro__stack *st)
     }
 }
 
-bool coro__stack_canary_ok(const coro__stack *st)
-{
-    const uint64_t *w = coro__stack_canary(st);
-#ifdef CORO_VALGRIND
-    /* After an overrun and return, Memcheck marks the canary as below the
-     * stack pointer; reading it is this check's whole point. */
-    if (coro__on_valgrind())
-        VALGRIND_MAKE_MEM_DEFINED(w, CORO__CANARY_BYTES);
-#endif
-    uint64_t any = 0;
-    for (unsigned i = 0; i < CORO__CANARY_BYTES / sizeof *w; i++)
-        any |= w[i];
-    return any == 0;
-}
+bool coro__stack_canary_ok(const coro__stack *st) { return canary_clear(coro__stack_canary(st)); }
 
 /* ------------------------------------------------------------------------ */
 /* The stack cache                                                          */
@@ -312,7 +328,8 @@ bool coro__stack_canary_ok(const coro__stack *st)
  *   destroying coroutines; a thread that stops keeps its cache until
  *   coro_stack_pool_trim or its exit.
  * - Handing back: guarded stacks are unmapped; compact slots are madvise'd
- *   (their memory reads as zeros again, canary included) and return to their
+ *   (their memory reads as zeros again, the canary of the slot above
+ *   included, once compact_give_back has checked it) and return to their
  *   arena. The list arrays come from plain malloc, like the arenas'
  *   bookkeeping: process infrastructure, not the user's allocator. */
 #define CACHE_CLASSES 8
@@ -830,8 +847,9 @@ int coro__stack_alloc(coro__stack *st, size_t requested, int mode)
                           "for a smaller stack_size",
                           requested, (size_t)CORO_MAX_STACK_SIZE);
     size_t size = (requested + page - 1) & ~(page - 1); /* page: a power of two */
-    /* A compact slot is the rounded size; its lowest bytes are the canary,
-     * so a 16 KiB compact stack packs into exactly 16 KiB. */
+    /* A compact slot is the rounded size; its top bytes are the canary of
+     * the slot above (stack.h), so a 16 KiB compact stack packs into
+     * exactly 16 KiB. */
     size_t usable = mode == CORO_STACK_COMPACT ? size - CORO__CANARY_BYTES : size;
     bool reused = cache_take(st, usable, mode);
     if (!reused) {
@@ -870,9 +888,10 @@ size_t coro__stack_used(const coro__stack *st)
     size_t page = coro__page_size();
     /* lo is page-aligned in both modes. The top is too for a guarded
      * stack; a compact one ends CORO__CANARY_BYTES below its slot's top
-     * (the canary of the slot above), inside its own top page. No page of
-     * [lo, top) is read by any canary check, so residency is the body's
-     * doing alone: the top page by the first frame, any other by a touch. */
+     * (the canary of the slot above), inside its own top page. The check of
+     * the slot above reads those bytes, in the top page, which the first
+     * frame makes resident anyway; no other page of [lo, top) is read by any
+     * canary check, so below the top page residency is the body's doing. */
     char *base = st->lo;
     char *top = base + st->size;
     size_t npages = (st->size + page - 1) / page;

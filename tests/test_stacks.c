@@ -19,15 +19,18 @@
 
 /* Recursion with 1 KiB frames that fills every byte of each frame, so an
  * overrun writes everywhere it passes (guard page, canary). noinline and
- * the volatile buffer keep the compiler from flattening it. */
+ * the volatile buffer keep the compiler from flattening it; alloca keeps
+ * the buffer on the real stack under ASan, whose stack-use-after-return
+ * mode (the default in newer compilers) moves local arrays to the heap. */
 __attribute__((noinline)) static int burn(int depth)
 {
-    volatile char frame[1024];
-    for (size_t i = 0; i < sizeof frame; i++)
+    enum { FRAME = 1024 };
+    volatile char *frame = alloca(FRAME);
+    for (size_t i = 0; i < FRAME; i++)
         frame[i] = (char)(depth | 1);
     if (depth == 0)
         return frame[0];
-    return burn(depth - 1) + frame[sizeof frame - 1];
+    return burn(depth - 1) + frame[FRAME - 1];
 }
 
 static void *recurse_forever(coro *self, void *arg)
@@ -162,21 +165,39 @@ START_TEST(canary_abort_names_the_coroutine)
 }
 END_TEST
 
+/* The bottom of the running compact coroutine's stack, found from its frame
+ * (in the stack's top page while the body is shallow): the slot's top is
+ * the next page boundary, and the stack ends CORO__CANARY_BYTES below it
+ * (stack.h). __builtin_frame_address, not a local's address: ASan may keep
+ * locals on a fake stack elsewhere. */
+static char *compact_stack_bottom(coro *self)
+{
+    size_t page = (size_t)sysconf(_SC_PAGESIZE);
+    char *slot_top = (char *)((uintptr_t)__builtin_frame_address(0) / page * page) + page;
+    return slot_top - CORO__CANARY_BYTES - coro_stack_size(self);
+}
+
 /* Writes the 64 bytes just below its own stack, as an overrun would (an
  * exact one: recursion overshoots by a frame size that the sanitizers
- * change), then yields: the switch out checks the canary. The stack's
- * bottom is found from a local in its top page: the slot's top is the next
- * page boundary and the stack ends CORO__CANARY_BYTES below it (stack.h). */
+ * change). If arg (a coro **) names a coroutine, destroys it next, before
+ * any switch out; then yields: the switch out checks the canary. */
 static void *scribble_below_then_yield(coro *self, void *arg)
 {
-    (void)arg;
-    volatile char here = 0;
-    size_t page = (size_t)sysconf(_SC_PAGESIZE);
-    char *slot_top = (char *)((uintptr_t)&here / page * page) + page;
-    char *lo = slot_top - CORO__CANARY_BYTES - coro_stack_size(self);
-    memset(lo - CORO__CANARY_BYTES, 0x5a, CORO__CANARY_BYTES);
+    memset(compact_stack_bottom(self) - CORO__CANARY_BYTES, 0x5a, CORO__CANARY_BYTES);
+    coro **victim = arg;
+    if (victim != NULL && *victim != NULL)
+        coro_destroy(*victim);
     coro_yield(self, NULL, NULL);
     return NULL;
+}
+
+/* A compact slot size of at least 16 KiB and 4 pages, and how many such
+ * slots an arena holds (stack.c's ARENA_BYTES, at least 16). */
+static size_t compact_slot(void) { size_t p = (size_t)sysconf(_SC_PAGESIZE); return 4 * p > 16384 ? 4 * p : 16384; }
+static size_t slots_per_arena(void)
+{
+    size_t n = ((size_t)64 << 20) / compact_slot();
+    return n < 16 ? 16 : n;
 }
 
 /* The lowest slot of an arena (the last one a fresh arena hands out): its
@@ -185,16 +206,16 @@ static void *scribble_below_then_yield(coro *self, void *arg)
  * SIGSEGV in the guard page. */
 static void overflow_lowest_slot(void)
 {
-    enum { SLOT = 16 * 1024, SLOTS = (64 << 20) / SLOT }; /* stack.c's ARENA_BYTES */
     coro_stack_pool_trim();
     coro_options opt = CORO_OPTIONS_INIT;
     opt.stack_mode = CORO_STACK_COMPACT;
-    opt.stack_size = SLOT;
-    static coro *held[SLOTS - 1];
-    for (int i = 0; i < SLOTS - 1; i++)
-        if (coro_create(&held[i], recurse_then_yield, NULL, &opt) != CORO_OK)
+    opt.stack_size = compact_slot();
+    for (size_t i = 0; i + 1 < slots_per_arena(); i++) {
+        coro *held = NULL; /* left alive: the child exits */
+        if (coro_create(&held, recurse_then_yield, NULL, &opt) != CORO_OK)
             _exit(3);
-    drive_named(scribble_below_then_yield, NULL, "lowest", CORO_STACK_COMPACT, SLOT);
+    }
+    drive_named(scribble_below_then_yield, NULL, "lowest", CORO_STACK_COMPACT, compact_slot());
 }
 
 START_TEST(canary_of_an_arenas_lowest_slot)
@@ -209,40 +230,67 @@ START_TEST(canary_of_an_arenas_lowest_slot)
 }
 END_TEST
 
-/* Records the address of one of its locals (in the stack's top page), then
- * yields until closed. */
-static void *note_top_then_yield(coro *self, void *arg)
+/* A running coroutine overruns into the slot below it, then destroys the
+ * coroutine of that slot with the compact cache off: the slot goes back to
+ * its arena at once, and the give-back, which would zero the canary, finds
+ * it written first. (A fresh arena hands out its highest slot first, so the
+ * one created second sits just below.) */
+static void overrun_then_free_the_slot_below(void)
 {
-    volatile char here = 0;
-    *(volatile char **)arg = &here;
+    coro_stack_pool_trim();
+    if (coro_set_stack_cache_limit(CORO_STACK_COMPACT, 0) != CORO_OK)
+        _exit(3);
+    coro_options opt = CORO_OPTIONS_INIT;
+    opt.stack_mode = CORO_STACK_COMPACT;
+    opt.stack_size = compact_slot();
+    opt.name = "above";
+    static coro *below; /* filled in before `above` runs */
+    coro *above = NULL;
+    if (coro_create(&above, scribble_below_then_yield, &below, &opt) != CORO_OK)
+        _exit(3);
+    opt.name = "below";
+    if (coro_create(&below, recurse_then_yield, NULL, &opt) != CORO_OK)
+        _exit(3);
+    coro_next(above, NULL);
+}
+
+START_TEST(give_back_of_the_slot_below_finds_an_overrun)
+{
+    char err[4096];
+    int status = run_child(overrun_then_free_the_slot_below, err, sizeof err);
+    ck_assert_msg(WIFSIGNALED(status) && WTERMSIG(status) == SIGABRT, "status %d: %s", status,
+                  err);
+    ck_assert_msg(strstr(err, "libcoro: stack overflow in a running coroutine") != NULL &&
+                      strstr(err, "found when the slot below it was handed back") != NULL,
+                  "stderr was: %s", err);
+}
+END_TEST
+
+/* Records the bottom of its stack, then yields until closed. */
+static void *note_bottom_then_yield(coro *self, void *arg)
+{
+    *(char **)arg = compact_stack_bottom(self);
     while (coro_yield(self, NULL, NULL) == CORO_OK)
         ;
     return NULL;
 }
 
-/* The canary check on every switch out reads the top of the slot below,
- * never a page of the coroutine's own stack: a shallow compact coroutine
- * keeps only its top page resident, also on kernels that commit a page for
- * a read of an untouched one. */
 START_TEST(canary_check_leaves_the_stacks_lowest_page_alone)
 {
     size_t page = (size_t)sysconf(_SC_PAGESIZE);
     coro_stack_pool_trim(); /* a slot whose pages nobody touched before */
     coro_options opt = CORO_OPTIONS_INIT;
     opt.stack_mode = CORO_STACK_COMPACT;
-    opt.stack_size = 64 * 1024;
-    volatile char *local = NULL;
+    opt.stack_size = 4 * page; /* the lowest page is not the top one */
+    char *lowest = NULL;
     coro *c = NULL;
-    ck_assert_int_eq(coro_create(&c, note_top_then_yield, (void *)&local, &opt), CORO_OK);
+    ck_assert_int_eq(coro_create(&c, note_bottom_then_yield, (void *)&lowest, &opt), CORO_OK);
     for (int i = 0; i < 4; i++) /* four switches out, four canary checks */
         ck_assert_int_eq(coro_next(c, NULL), CORO_YIELDED);
-    /* The slot's top is page-aligned and the stack ends CORO__CANARY_BYTES
-     * below it (stack.h), so the slot's top page holds `local`. */
-    char *slot_top = (char *)((uintptr_t)local / page * page) + page;
-    char *lowest = slot_top - (coro_stack_size(c) + CORO__CANARY_BYTES);
     ck_assert_uint_eq((uintptr_t)lowest % page, 0);
+    char *top_page = lowest + 3 * page;
     unsigned char top_res = 0, low_res = 0;
-    ck_assert_int_eq(mincore(slot_top - page, page, &top_res), 0);
+    ck_assert_int_eq(mincore(top_page, page, &top_res), 0);
     ck_assert_int_eq(mincore(lowest, page, &low_res), 0);
     ck_assert_msg(top_res & 1, "the top page, where the frames are, should be resident");
     ck_assert_msg(!(low_res & 1), "the lowest page was made resident though no frame reached it");
@@ -1302,6 +1350,7 @@ int main(void)
     tcase_add_test(faults, handler_passes_other_faults_on);
     tcase_add_test(faults, canary_abort_names_the_coroutine);
     tcase_add_test(faults, canary_of_an_arenas_lowest_slot);
+    tcase_add_test(faults, give_back_of_the_slot_below_finds_an_overrun);
     suite_add_tcase(s, faults);
 
     TCase *guard = tcase_create("guard");
