@@ -153,15 +153,20 @@ static void overflow_compact(void)
                 16 * 1024);
 }
 
-START_TEST(canary_abort_names_the_coroutine)
+/* Runs fn in a child, which must die of SIGABRT with both strings in what
+ * it wrote on stderr. */
+static void expect_abort_saying(void (*fn)(void), const char *what, const char *also)
 {
     char err[4096];
-    int status = run_child(overflow_compact, err, sizeof err);
+    int status = run_child(fn, err, sizeof err);
     ck_assert_msg(WIFSIGNALED(status) && WTERMSIG(status) == SIGABRT, "status %d: %s", status,
                   err);
-    ck_assert_msg(strstr(err, "libcoro: stack overflow in coroutine 'tiny'") != NULL &&
-                      strstr(err, "canary") != NULL,
-                  "stderr was: %s", err);
+    ck_assert_msg(strstr(err, what) != NULL && strstr(err, also) != NULL, "stderr was: %s", err);
+}
+
+START_TEST(canary_abort_names_the_coroutine)
+{
+    expect_abort_saying(overflow_compact, "libcoro: stack overflow in coroutine 'tiny'", "canary");
 }
 END_TEST
 
@@ -193,7 +198,11 @@ static void *scribble_below_then_yield(coro *self, void *arg)
 
 /* A compact slot size of at least 16 KiB and 4 pages, and how many such
  * slots an arena holds (stack.c's ARENA_BYTES, at least 16). */
-static size_t compact_slot(void) { size_t p = (size_t)sysconf(_SC_PAGESIZE); return 4 * p > 16384 ? 4 * p : 16384; }
+static size_t compact_slot(void)
+{
+    size_t four_pages = 4 * (size_t)sysconf(_SC_PAGESIZE);
+    return four_pages > 16384 ? four_pages : 16384;
+}
 static size_t slots_per_arena(void)
 {
     size_t n = ((size_t)64 << 20) / compact_slot();
@@ -220,13 +229,8 @@ static void overflow_lowest_slot(void)
 
 START_TEST(canary_of_an_arenas_lowest_slot)
 {
-    char err[4096];
-    int status = run_child(overflow_lowest_slot, err, sizeof err);
-    ck_assert_msg(WIFSIGNALED(status) && WTERMSIG(status) == SIGABRT, "status %d: %s", status,
-                  err);
-    ck_assert_msg(strstr(err, "libcoro: stack overflow in coroutine 'lowest'") != NULL &&
-                      strstr(err, "canary") != NULL,
-                  "stderr was: %s", err);
+    expect_abort_saying(overflow_lowest_slot, "libcoro: stack overflow in coroutine 'lowest'",
+                        "canary");
 }
 END_TEST
 
@@ -256,13 +260,9 @@ static void overrun_then_free_the_slot_below(void)
 
 START_TEST(give_back_of_the_slot_below_finds_an_overrun)
 {
-    char err[4096];
-    int status = run_child(overrun_then_free_the_slot_below, err, sizeof err);
-    ck_assert_msg(WIFSIGNALED(status) && WTERMSIG(status) == SIGABRT, "status %d: %s", status,
-                  err);
-    ck_assert_msg(strstr(err, "libcoro: stack overflow in a running coroutine") != NULL &&
-                      strstr(err, "found when the slot below it was handed back") != NULL,
-                  "stderr was: %s", err);
+    expect_abort_saying(overrun_then_free_the_slot_below,
+                        "libcoro: stack overflow in a running coroutine",
+                        "found when the slot below it was handed back");
 }
 END_TEST
 
